@@ -23,6 +23,7 @@ pub struct Settings {
     pub upload_timeout: Duration,
     /// Proxies in front of the gateway whose `X-Forwarded-For` entries are trusted.
     pub trusted_proxy_hops: usize,
+    pub limits: crate::limits::LimitSettings,
 }
 
 impl Settings {
@@ -50,6 +51,7 @@ impl Settings {
             upstream_timeout: source.millis("UPSTREAM_TIMEOUT_MS", 30_000)?,
             upload_timeout: source.millis("UPLOAD_TIMEOUT_MS", 300_000)?,
             trusted_proxy_hops: source.parse("TRUSTED_PROXY_HOPS", 0)?,
+            limits: crate::limits::LimitSettings::from_source(source)?,
         })
     }
 }

@@ -11,15 +11,21 @@ use futures_util::future::join_all;
 use poem::{IntoResponse, http::StatusCode, web::Json};
 use serde_json::{Value, json};
 
+use docket_platform::health::Health;
+
 use crate::Settings;
 
-pub async fn aggregate(settings: &Settings, http: &reqwest::Client) -> impl IntoResponse + use<> {
+pub async fn aggregate(
+    settings: &Settings,
+    http: &reqwest::Client,
+    own: &Health,
+) -> impl IntoResponse + use<> {
     let services = [
         ("auth", settings.auth_url.clone()),
         ("tickets", settings.tickets_url.clone()),
         ("attachments", settings.attachments_url.clone()),
     ];
-    let checks = join_all(services.into_iter().map(|(name, base)| async move {
+    let mut checks = join_all(services.into_iter().map(|(name, base)| async move {
         let started = Instant::now();
         let answer = http
             .get(format!("{base}/health"))
@@ -45,6 +51,11 @@ pub async fn aggregate(settings: &Settings, http: &reqwest::Client) -> impl Into
         })
     }))
     .await;
+    let own = own.report().await;
+    checks.insert(
+        0,
+        json!({ "name": "gateway", "status": own["status"].clone(), "detail": own }),
+    );
     let any = |s: &str| checks.iter().any(|c| c["status"] == s);
     let (status, code) = if checks
         .iter()

@@ -6,6 +6,7 @@ pub mod config;
 pub mod docs;
 pub mod headers;
 pub mod health;
+pub mod limits;
 pub mod proxy;
 pub mod startup;
 

@@ -11,9 +11,12 @@ use poem::{
 };
 use tokio::net::TcpListener;
 
+use docket_platform::ratelimit::{Limiter, LimiterCheck};
+
 use crate::{
     Settings, docs,
     headers::SecurityHeaders,
+    limits::Limited,
     proxy::{Proxy, Upstream},
 };
 
@@ -21,16 +24,25 @@ pub struct Application {
     listener: TcpListener,
     port: u16,
     settings: Settings,
+    limiter: Limiter,
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let listener = server::bind(&settings.common.host, settings.common.port).await?;
         let port = listener.local_addr()?.port();
+        let l = &settings.limits;
+        let limiter = Limiter::new(
+            l.redis_url.as_deref(),
+            &l.prefix,
+            l.redis_timeout,
+            l.on_redis_down,
+        )?;
         Ok(Self {
             listener,
             port,
             settings,
+            limiter,
         })
     }
 
@@ -48,7 +60,13 @@ impl Application {
     ) -> anyhow::Result<()> {
         let drain = self.settings.common.shutdown_drain;
         tracing::info!(port = self.port, web_dir = %self.settings.web_dir.display(), "gateway listening");
-        server::serve(self.listener, routes(self.settings), signal, drain).await
+        server::serve(
+            self.listener,
+            routes(self.settings, self.limiter),
+            signal,
+            drain,
+        )
+        .await
     }
 }
 
@@ -85,8 +103,12 @@ impl Endpoint for OpenApiDoc {
 }
 
 #[handler]
-async fn health(settings: Data<&Settings>, http: Data<&reqwest::Client>) -> impl IntoResponse {
-    crate::health::aggregate(&settings, &http).await
+async fn health(
+    settings: Data<&Settings>,
+    http: Data<&reqwest::Client>,
+    own: Data<&Arc<Health>>,
+) -> impl IntoResponse {
+    crate::health::aggregate(&settings, &http, &own).await
 }
 
 #[handler]
@@ -104,19 +126,25 @@ fn swagger(html: Data<&Arc<String>>) -> Html<String> {
 }
 
 /// The route table.
-pub fn routes(settings: Settings) -> impl Endpoint {
+pub fn routes(settings: Settings, limiter: Limiter) -> impl Endpoint {
     let proxy = Proxy::new(settings.clone());
     let http = reqwest::Client::builder()
         .connect_timeout(settings.connect_timeout)
         .build()
         .unwrap_or_default();
-    let own_health = Health::new("gateway");
+    let own_health = Health::new("gateway").with_check(LimiterCheck(limiter.clone()));
+    let limited = Limited {
+        inner: Forward(proxy.clone()),
+        limiter,
+        settings: settings.limits.clone(),
+        trusted_proxy_hops: settings.trusted_proxy_hops,
+    };
     let mut app = Route::new()
-        .nest_no_strip("/api", Forward(proxy.clone()))
+        .nest_no_strip("/api", limited)
         .at("/openapi/:name", OpenApiDoc(proxy))
         .at("/docs", get(swagger))
         .at("/health", get(health))
-        .nest("/health/gateway", own_health.routes())
+        .nest("/health/gateway", own_health.clone().routes())
         .at(
             "/health/live",
             make_sync(|_| Json(serde_json::json!({ "status": "alive" }))),
@@ -141,6 +169,7 @@ pub fn routes(settings: Settings) -> impl Endpoint {
         allowed_origins: Arc::new(settings.allowed_origins.clone()),
     };
     app.data(Arc::new(docs::swagger_html()))
+        .data(Arc::new(own_health))
         .data(settings)
         .data(http)
         .with(RequestContext)

@@ -95,12 +95,15 @@ pub async fn spawn_echo_peer() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
+/// A port where nothing listens (for now).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
 /// A URL where nothing listens.
 pub fn closed_port_url() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    drop(l);
-    format!("http://127.0.0.1:{port}")
+    format!("http://127.0.0.1:{}", free_port())
 }
 
 pub async fn spawn_gateway(pairs: &[(&str, &str)]) -> Gateway {

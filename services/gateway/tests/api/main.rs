@@ -6,4 +6,5 @@
 mod helpers;
 
 mod forwarding;
+mod limits;
 mod web;
