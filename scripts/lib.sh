@@ -39,3 +39,15 @@ start_moto() {
   export TEST_AWS_ENDPOINT_URL="http://127.0.0.1:$port"
   echo "==> moto's server on $TEST_AWS_ENDPOINT_URL"
 }
+
+# Debian's Chromium for the browser tests (browser downloads do not work everywhere).
+ensure_chromium() {
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "==> installing Debian's chromium for the browser tests"
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+      sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+  fi
+}
