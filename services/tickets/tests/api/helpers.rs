@@ -1,9 +1,6 @@
 //! Spawning the tickets service for one test — with a real auth service (its own database)
 //! and a stand-in for the attachments service's internal delete endpoint — and calling it.
 
-// Not every test file uses every helper.
-#![allow(dead_code)]
-
 use std::sync::{
     Arc, Mutex,
     atomic::{AtomicU16, Ordering},
