@@ -14,6 +14,7 @@ use uuid::Uuid;
 pub enum Arg {
     Text(String),
     Int(i64),
+    Null,
 }
 
 /// Binds `args` in order to `sql`.
@@ -26,6 +27,7 @@ pub fn query_with(
         query = match arg {
             Arg::Text(s) => query.bind(s),
             Arg::Int(i) => query.bind(i),
+            Arg::Null => query.bind(None::<String>),
         };
     }
     query
