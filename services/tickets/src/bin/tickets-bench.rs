@@ -8,7 +8,8 @@
 //! INSERTs in large transactions; runs ANALYZE and prints the query plans of the list, filter
 //! and search queries; starts `docket-tickets`; then drives it with `--concurrency`
 //! connections over loopback for each scenario (first page, a filter, a text search, one
-//! ticket, a create, a PATCH), each bounded by `--requests` and `--seconds`, printing
+//! ticket, a create, a PATCH; plus a search for a common word, the worst case for
+//! newest-first search), each bounded by `--requests` and `--seconds`, printing
 //! requests/s, p50 and p99, and finally the tickets service's peak RSS (VmHWM).
 //!
 //! There is no gateway in the tree yet, so the driver calls the tickets service directly.
@@ -506,6 +507,7 @@ enum Scenario {
     FirstPage,
     Filter,
     Search,
+    SearchCommon,
     Get,
     Create,
     Patch,
@@ -517,6 +519,7 @@ impl Scenario {
             Scenario::FirstPage => "list first page",
             Scenario::Filter => "filter status=waiting",
             Scenario::Search => "search q=<code>",
+            Scenario::SearchCommon => "search q=printer (common)",
             Scenario::Get => "get one ticket",
             Scenario::Create => "create",
             Scenario::Patch => "patch (If-Match)",
@@ -568,6 +571,10 @@ async fn drive(ctx: Arc<Ctx>, scenario: Scenario, opts: &Options) -> anyhow::Res
                             ctx.base,
                             code(rng.below(CODES))
                         ))
+                        .bearer_auth(&ctx.agent),
+                    Scenario::SearchCommon => ctx
+                        .http
+                        .get(format!("{}/api/tickets?q=printer&limit=20", ctx.base))
                         .bearer_auth(&ctx.agent),
                     Scenario::Get => ctx
                         .http
@@ -837,6 +844,7 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
         Scenario::FirstPage,
         Scenario::Filter,
         Scenario::Search,
+        Scenario::SearchCommon,
         Scenario::Get,
         Scenario::Create,
         Scenario::Patch,
