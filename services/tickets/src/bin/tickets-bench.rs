@@ -1,0 +1,873 @@
+//! `tickets-bench`: seeds a large data set and measures the tickets service under load.
+//!
+//! For each backend asked for (SQLite, Postgres) it: creates fresh auth and tickets
+//! databases; starts the real `docket-auth` (release build, next to this binary) so it
+//! migrates; seeds `--users` users into auth (a few real accounts the driver signs in as, the
+//! rest as plain rows) and `--tickets` tickets with about `--comments` comments each (10 %
+//! internal) and a `created` event each, straight into the tickets database with multi-row
+//! INSERTs in large transactions; runs ANALYZE and prints the query plans of the list, filter
+//! and search queries; starts `docket-tickets`; then drives it with `--concurrency`
+//! connections over loopback for each scenario (first page, a filter, a text search, one
+//! ticket, a create, a PATCH; plus a search for a common word, the worst case for
+//! newest-first search), each bounded by `--requests` and `--seconds`, printing
+//! requests/s, p50 and p99, and finally the tickets service's peak RSS (VmHWM).
+//!
+//! There is no gateway in the tree yet, so the driver calls the tickets service directly.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail};
+use docket_platform::db::{Backend, Db};
+use docket_tickets::{
+    domain::{Priority, SearchQuery, Status, access::ListScope},
+    repo::{
+        Arg,
+        tickets::{ListFilter, list_sql},
+    },
+    startup::MIGRATIONS,
+};
+use serde_json::{Value, json};
+use sqlx::{Executor as _, Row as _};
+use uuid::Uuid;
+
+const HELP: &str = "usage: tickets-bench [--backend sqlite|postgres|both] [--tickets N] [--users N]
+       [--comments N] [--concurrency N] [--requests N] [--seconds N] [--pg-url URL] [--dir PATH]
+defaults: both, 1000000 tickets, 1000 users, 3 comments, 64 connections, 20000 requests or
+15 s per scenario, postgres://postgres@127.0.0.1:5432/postgres, target/bench";
+
+#[derive(Debug, Clone)]
+struct Options {
+    backends: Vec<Backend>,
+    tickets: usize,
+    users: usize,
+    comments: usize,
+    concurrency: usize,
+    requests: usize,
+    seconds: u64,
+    pg_url: String,
+    dir: PathBuf,
+}
+
+fn options() -> anyhow::Result<Options> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{HELP}");
+        std::process::exit(0);
+    }
+    let get = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let num = |name: &str, default: usize| -> anyhow::Result<usize> {
+        get(name).map_or(Ok(default), |v| {
+            v.replace('_', "")
+                .parse()
+                .with_context(|| format!("{name} {v}"))
+        })
+    };
+    let backends = match get("--backend").as_deref().unwrap_or("both") {
+        "sqlite" => vec![Backend::Sqlite],
+        "postgres" => vec![Backend::Postgres],
+        "both" => vec![Backend::Sqlite, Backend::Postgres],
+        other => bail!("--backend {other}: sqlite, postgres or both"),
+    };
+    Ok(Options {
+        backends,
+        tickets: num("--tickets", 1_000_000)?,
+        users: num("--users", 1000)?.max(10),
+        comments: num("--comments", 3)?,
+        concurrency: num("--concurrency", 64)?,
+        requests: num("--requests", 20_000)?,
+        seconds: num("--seconds", 15)? as u64,
+        pg_url: get("--pg-url")
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+        dir: PathBuf::from(get("--dir").unwrap_or_else(|| "target/bench".into())),
+    })
+}
+
+/// A small deterministic PRNG (xorshift64*), so runs are repeatable without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+const WORDS: &str = "printer laptop email outlook vpn network wifi password reset account locked \
+    screen monitor keyboard mouse slow crash error update install license software hardware \
+    server database backup restore file folder share drive permission access denied login \
+    phone mobile app browser chrome firefox page load timeout certificate expired invoice \
+    billing payment refund order shipping delivery broken missing request new user onboarding \
+    offboarding meeting calendar teams zoom camera microphone audio video sync cloud storage \
+    quota full disk memory cpu fan noise battery charger dock cable adapter port usb hdmi \
+    office excel word powerpoint pdf scan fax toner paper jam queue ticket urgent please help \
+    thanks again still not working since yesterday morning after the latest patch restart";
+
+/// Searchable product codes: each ticket's description carries one, so a code matches about
+/// tickets / CODES tickets.
+const CODES: usize = 2000;
+
+fn code(i: usize) -> String {
+    format!("kx{i:04}")
+}
+
+fn sentence(rng: &mut Rng, words: &[&str], min: usize, max: usize) -> String {
+    let n = min + rng.below(max - min + 1);
+    (0..n)
+        .map(|_| words[rng.below(words.len())])
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn v7_at(ms: i64, rng: &mut Rng) -> Uuid {
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        (ms / 1000) as u64,
+        ((ms % 1000) * 1_000_000) as u32 + (rng.below(1_000_000) as u32),
+    );
+    Uuid::new_v7(ts)
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    args: Vec<Arg>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for a in args {
+        q = match a {
+            Arg::Text(s) => q.bind(s),
+            Arg::Int(i) => q.bind(i),
+            Arg::Null => q.bind(None::<String>),
+        };
+    }
+    q
+}
+
+/// Multi-row INSERT of `rows` (each `cols` values) into `table`.
+async fn insert_rows(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    columns: &str,
+    cols: usize,
+    rows: Vec<Vec<Arg>>,
+) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
+    let mut n = 0;
+    for (r, _) in rows.iter().enumerate() {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..cols {
+            n += 1;
+            if c > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("${n}"));
+        }
+        sql.push(')');
+    }
+    let q = bind_all(sqlx::query(&sql), rows.into_iter().flatten().collect());
+    q.execute(&mut *conn).await?;
+    Ok(())
+}
+
+const STATUSES: [(Status, usize); 5] = [
+    (Status::Open, 30),
+    (Status::InProgress, 20),
+    (Status::Waiting, 15),
+    (Status::Resolved, 15),
+    (Status::Closed, 20),
+];
+const PRIORITIES: [(Priority, usize); 4] = [
+    (Priority::Low, 25),
+    (Priority::Normal, 50),
+    (Priority::High, 20),
+    (Priority::Urgent, 5),
+];
+
+fn weighted<T: Copy>(rng: &mut Rng, table: &[(T, usize)]) -> T {
+    let total: usize = table.iter().map(|(_, w)| w).sum();
+    let mut pick = rng.below(total);
+    for (v, w) in table {
+        if pick < *w {
+            return *v;
+        }
+        pick -= w;
+    }
+    table[0].0
+}
+
+struct Seeded {
+    sample_ids: Vec<Uuid>,
+}
+
+/// Seeds tickets, comments and `created` events. Returns a sample of ticket ids.
+async fn seed_tickets(
+    db: &Db,
+    opts: &Options,
+    requesters: &[Uuid],
+    staff: &[Uuid],
+) -> anyhow::Result<Seeded> {
+    let words: Vec<&str> = WORDS.split_whitespace().collect();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let now = docket_platform::db::now_ms();
+    let start = now - (opts.tickets as i64) * 30_000;
+    let batch = 400;
+    let per_tx = 25_000;
+    let mut conn = db.pool.acquire().await?;
+    if db.backend == Backend::Postgres {
+        conn.execute("SET synchronous_commit = off").await?;
+    }
+    let mut sample_ids = Vec::new();
+    let started = Instant::now();
+    let mut done = 0;
+    let mut comments_total = 0usize;
+    while done < opts.tickets {
+        let tx_end = (done + per_tx).min(opts.tickets);
+        conn.execute("BEGIN").await?;
+        while done < tx_end {
+            let end = (done + batch).min(tx_end);
+            let mut tickets = Vec::with_capacity(end - done);
+            let mut comments = Vec::new();
+            let mut events = Vec::with_capacity(end - done);
+            for i in done..end {
+                let at = start + (i as i64) * 30_000 + rng.below(30_000) as i64;
+                let id = v7_at(at, &mut rng);
+                if rng.below(opts.tickets.div_ceil(2000).max(1)) == 0 && sample_ids.len() < 5000 {
+                    sample_ids.push(id);
+                }
+                let requester = requesters[rng.below(requesters.len())];
+                let status = weighted(&mut rng, &STATUSES);
+                let priority = weighted(&mut rng, &PRIORITIES);
+                let assignee = if status == Status::Open && rng.below(2) == 0 {
+                    None
+                } else {
+                    Some(staff[rng.below(staff.len())])
+                };
+                let subject = sentence(&mut rng, &words, 3, 8);
+                let description = format!(
+                    "{} {} {}",
+                    sentence(&mut rng, &words, 10, 30),
+                    code(rng.below(CODES)),
+                    sentence(&mut rng, &words, 0, 10)
+                );
+                tickets.push(vec![
+                    Arg::Text(id.to_string()),
+                    Arg::Text(subject),
+                    Arg::Text(description),
+                    Arg::Text(status.as_str().into()),
+                    Arg::Text(priority.as_str().into()),
+                    Arg::Text(requester.to_string()),
+                    assignee.map_or(Arg::Null, |a| Arg::Text(a.to_string())),
+                    Arg::Int(1),
+                    Arg::Int(at),
+                    Arg::Int(at),
+                ]);
+                events.push(vec![
+                    Arg::Text(v7_at(at, &mut rng).to_string()),
+                    Arg::Text(id.to_string()),
+                    Arg::Text(requester.to_string()),
+                    Arg::Text("created".into()),
+                    Arg::Text(json!({"status": "open", "priority": priority.as_str()}).to_string()),
+                    Arg::Int(0),
+                    Arg::Int(at),
+                ]);
+                let n_comments = if opts.comments == 0 {
+                    0
+                } else {
+                    rng.below(opts.comments * 2 + 1)
+                };
+                for k in 0..n_comments {
+                    let c_at = at + (k as i64 + 1) * 60_000;
+                    let internal = rng.below(10) == 0;
+                    let author = if internal || rng.below(2) == 0 {
+                        staff[rng.below(staff.len())]
+                    } else {
+                        requester
+                    };
+                    comments.push(vec![
+                        Arg::Text(v7_at(c_at, &mut rng).to_string()),
+                        Arg::Text(id.to_string()),
+                        Arg::Text(author.to_string()),
+                        Arg::Text(sentence(&mut rng, &words, 5, 25)),
+                        Arg::Int(i64::from(internal)),
+                        Arg::Int(c_at),
+                    ]);
+                }
+            }
+            comments_total += comments.len();
+            insert_rows(
+                &mut conn,
+                "tickets",
+                "id, subject, description, status, priority, requester_id, assignee_id, \
+                 version, created_at, updated_at",
+                10,
+                tickets,
+            )
+            .await?;
+            for chunk in comments.chunks(batch) {
+                insert_rows(
+                    &mut conn,
+                    "comments",
+                    "id, ticket_id, author_id, body, internal, created_at",
+                    6,
+                    chunk.to_vec(),
+                )
+                .await?;
+            }
+            insert_rows(
+                &mut conn,
+                "events",
+                "id, ticket_id, actor_id, kind, data, internal, created_at",
+                7,
+                events,
+            )
+            .await?;
+            done = end;
+        }
+        conn.execute("COMMIT").await?;
+        eprintln!(
+            "  seeded {done} tickets, {comments_total} comments ({:.0} s)",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    println!(
+        "seeded {} tickets, {comments_total} comments, {} events in {:.1} s",
+        opts.tickets,
+        opts.tickets,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Seeded { sample_ids })
+}
+
+fn exe_dir() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    Ok(exe.parent().context("no exe dir")?.to_path_buf())
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(bin: &str, envs: &[(&str, String)], log: &Path) -> anyhow::Result<Proc> {
+    let path = exe_dir()?.join(bin);
+    let log = std::fs::File::create(log)?;
+    let child = Command::new(&path)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting {}", path.display()))?;
+    Ok(Proc(child))
+}
+
+async fn wait_live(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+    for _ in 0..300 {
+        if let Ok(r) = http.get(format!("{base}/health/live")).send().await
+            && r.status().is_success()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("{base} did not start")
+}
+
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Fresh database URLs for auth and tickets on `backend`.
+async fn fresh_databases(backend: Backend, opts: &Options) -> anyhow::Result<(String, String)> {
+    match backend {
+        Backend::Sqlite => {
+            std::fs::create_dir_all(&opts.dir)?;
+            let dir = std::fs::canonicalize(&opts.dir)?;
+            let mut urls = Vec::new();
+            for name in ["bench-auth.db", "bench-tickets.db"] {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(dir.join(format!("{name}{suffix}")));
+                }
+                urls.push(format!("sqlite://{}", dir.join(name).display()));
+            }
+            Ok((urls[0].clone(), urls[1].clone()))
+        }
+        Backend::Postgres => {
+            sqlx::any::install_default_drivers();
+            let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&opts.pg_url)
+                .await
+                .context("connecting to --pg-url")?;
+            let mut urls = Vec::new();
+            for name in ["docket_bench_auth", "docket_bench_tickets"] {
+                admin
+                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await?;
+                admin
+                    .execute(format!("CREATE DATABASE {name}").as_str())
+                    .await?;
+                let mut url = reqwest::Url::parse(&opts.pg_url)?;
+                url.set_path(&format!("/{name}"));
+                urls.push(url.to_string());
+            }
+            Ok((urls[0].clone(), urls[1].clone()))
+        }
+    }
+}
+
+async fn print_plans(db: &Db, search_code: &str, a_requester: Uuid) -> anyhow::Result<()> {
+    let base = ListFilter {
+        scope: ListScope::Everything,
+        status: None,
+        priority: None,
+        assignee_id: None,
+        requester_id: None,
+        q: None,
+        search_internal: true,
+    };
+    let cases = [
+        ("first page", base.clone()),
+        (
+            "filter status=waiting",
+            ListFilter {
+                status: Some(Status::Waiting),
+                ..base.clone()
+            },
+        ),
+        (
+            "requester's own list",
+            ListFilter {
+                scope: ListScope::RequestedBy(a_requester),
+                ..base.clone()
+            },
+        ),
+        (
+            "search (staff)",
+            ListFilter {
+                q: SearchQuery::parse(search_code).ok().flatten(),
+                ..base.clone()
+            },
+        ),
+    ];
+    for (name, filter) in cases {
+        let (sql, args) = list_sql(db.backend, &filter, None, 20);
+        let explain = match db.backend {
+            Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
+            Backend::Postgres => format!("EXPLAIN {sql}"),
+        };
+        let rows = bind_all(sqlx::query(&explain), args)
+            .fetch_all(&db.pool)
+            .await?;
+        println!("  plan: {name}");
+        for row in rows {
+            let line: String = match db.backend {
+                Backend::Sqlite => row.try_get("detail")?,
+                Backend::Postgres => row.try_get(0)?,
+            };
+            println!("    {line}");
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    FirstPage,
+    Filter,
+    Search,
+    SearchCommon,
+    Get,
+    Create,
+    Patch,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::FirstPage => "list first page",
+            Scenario::Filter => "filter status=waiting",
+            Scenario::Search => "search q=<code>",
+            Scenario::SearchCommon => "search q=printer (common)",
+            Scenario::Get => "get one ticket",
+            Scenario::Create => "create",
+            Scenario::Patch => "patch (If-Match)",
+        }
+    }
+}
+
+struct Ctx {
+    http: reqwest::Client,
+    base: String,
+    agent: String,
+    requesters: Vec<String>,
+    sample: Vec<Uuid>,
+    /// One ticket per connection for PATCH, so versions never collide.
+    patch_targets: Vec<Uuid>,
+}
+
+async fn drive(ctx: Arc<Ctx>, scenario: Scenario, opts: &Options) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(opts.seconds);
+    let remaining = Arc::new(std::sync::atomic::AtomicI64::new(opts.requests as i64));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for task in 0..opts.concurrency {
+        let ctx = ctx.clone();
+        let remaining = remaining.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng(0xA5A5_0000 + task as u64 * 7919 + 1);
+            let mut latencies = Vec::new();
+            let mut errors = 0usize;
+            let mut first_error: Option<String> = None;
+            let mut version = 1i64;
+            let mut priority_flip = false;
+            while Instant::now() < deadline
+                && remaining.fetch_sub(1, std::sync::atomic::Ordering::Relaxed) > 0
+            {
+                let rb = match scenario {
+                    Scenario::FirstPage => ctx
+                        .http
+                        .get(format!("{}/api/tickets?limit=20", ctx.base))
+                        .bearer_auth(&ctx.agent),
+                    Scenario::Filter => ctx
+                        .http
+                        .get(format!("{}/api/tickets?status=waiting&limit=20", ctx.base))
+                        .bearer_auth(&ctx.agent),
+                    Scenario::Search => ctx
+                        .http
+                        .get(format!(
+                            "{}/api/tickets?q={}&limit=20",
+                            ctx.base,
+                            code(rng.below(CODES))
+                        ))
+                        .bearer_auth(&ctx.agent),
+                    Scenario::SearchCommon => ctx
+                        .http
+                        .get(format!("{}/api/tickets?q=printer&limit=20", ctx.base))
+                        .bearer_auth(&ctx.agent),
+                    Scenario::Get => ctx
+                        .http
+                        .get(format!(
+                            "{}/api/tickets/{}",
+                            ctx.base,
+                            ctx.sample[rng.below(ctx.sample.len())]
+                        ))
+                        .bearer_auth(&ctx.agent),
+                    Scenario::Create => ctx
+                        .http
+                        .post(format!("{}/api/tickets", ctx.base))
+                        .bearer_auth(&ctx.requesters[task % ctx.requesters.len()])
+                        .json(&json!({
+                            "subject": "Bench ticket",
+                            "description": "created by the load driver",
+                        })),
+                    Scenario::Patch => {
+                        priority_flip = !priority_flip;
+                        ctx.http
+                            .patch(format!(
+                                "{}/api/tickets/{}",
+                                ctx.base, ctx.patch_targets[task]
+                            ))
+                            .bearer_auth(&ctx.agent)
+                            .header("if-match", version.to_string())
+                            .json(&json!({
+                                "priority": if priority_flip { "urgent" } else { "low" }
+                            }))
+                    }
+                };
+                let t0 = Instant::now();
+                let ok = match rb.send().await {
+                    Ok(resp) => {
+                        let status = resp.status();
+                        let body = resp.bytes().await;
+                        if !status.is_success() && first_error.is_none() {
+                            let text = body.map(|b| String::from_utf8_lossy(&b).into_owned());
+                            first_error = Some(format!("{status}: {}", text.unwrap_or_default()));
+                        }
+                        status.is_success()
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert_with(|| e.to_string());
+                        false
+                    }
+                };
+                latencies.push(t0.elapsed());
+                if ok {
+                    if scenario == Scenario::Patch {
+                        version += 1;
+                    }
+                } else {
+                    errors += 1;
+                }
+            }
+            (latencies, errors, first_error)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    let mut first_error = None;
+    for t in tasks {
+        let (l, e, f) = t.await?;
+        all.extend(l);
+        errors += e;
+        first_error = first_error.or(f);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    println!(
+        "  {:<24} {:>7} req in {:>5.1} s = {:>8.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   errors {}",
+        scenario.name(),
+        all.len(),
+        elapsed,
+        all.len() as f64 / elapsed,
+        pct(0.50),
+        pct(0.99),
+        errors
+    );
+    if let Some(e) = first_error {
+        println!("    first error: {e}");
+    }
+    Ok(())
+}
+
+async fn register(
+    http: &reqwest::Client,
+    auth: &str,
+    email: &str,
+) -> anyhow::Result<(Uuid, String)> {
+    let resp: Value = http
+        .post(format!("{auth}/api/auth/register"))
+        .json(&json!({"email": email, "password": "bench-password", "name": "Bench"}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = resp["user"]["id"].as_str().context("user id")?.parse()?;
+    let token = resp["access_token"].as_str().context("token")?.to_owned();
+    Ok((id, token))
+}
+
+async fn login(http: &reqwest::Client, auth: &str, email: &str) -> anyhow::Result<String> {
+    let resp: Value = http
+        .post(format!("{auth}/api/auth/login"))
+        .json(&json!({"email": email, "password": "bench-password"}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(resp["access_token"].as_str().context("token")?.to_owned())
+}
+
+async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
+    println!(
+        "\n=== {backend:?}: {} tickets, {} users, ~{} comments per ticket, {} connections ===",
+        opts.tickets, opts.users, opts.comments, opts.concurrency
+    );
+    let (auth_db, tickets_db) = fresh_databases(backend, opts).await?;
+    std::fs::create_dir_all(&opts.dir)?;
+    let data_dir = std::fs::canonicalize(&opts.dir)?.join(format!("auth-data-{backend:?}"));
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(opts.concurrency * 2)
+        .build()?;
+
+    // Auth: started first so it migrates its database.
+    let auth_port = free_port()?;
+    let auth_base = format!("http://127.0.0.1:{auth_port}");
+    let _auth = start(
+        "docket-auth",
+        &[
+            ("PORT", auth_port.to_string()),
+            ("DATABASE_URL", auth_db.clone()),
+            ("DATA_DIR", data_dir.display().to_string()),
+            ("ACCESS_TOKEN_TTL_SECS", "7200".into()),
+            ("LOG_LEVEL", "warn".into()),
+        ],
+        &opts.dir.join(format!("auth-{backend:?}.log")),
+    )?;
+    wait_live(&http, &auth_base).await?;
+    let run = Uuid::new_v4().simple().to_string();
+    let mut requester_tokens = Vec::new();
+    let mut requesters = Vec::new();
+    for i in 0..4 {
+        let (id, token) = register(&http, &auth_base, &format!("req{i}-{run}@bench.test")).await?;
+        requesters.push(id);
+        requester_tokens.push(token);
+    }
+    let (agent_id, _) = register(&http, &auth_base, &format!("agent-{run}@bench.test")).await?;
+    // Promote the agent and add the remaining users as plain rows (they never sign in).
+    let auth_conn_db = sqlx::AnyPool::connect(&auth_db).await?;
+    sqlx::query("UPDATE users SET role = 'agent' WHERE id = $1")
+        .bind(agent_id.to_string())
+        .execute(&auth_conn_db)
+        .await?;
+    let agent_token = login(&http, &auth_base, &format!("agent-{run}@bench.test")).await?;
+    let mut staff = vec![agent_id];
+    let now = docket_platform::db::now_ms();
+    let mut tx = auth_conn_db.begin().await?;
+    for i in 0..opts.users.saturating_sub(5) {
+        let id = Uuid::now_v7();
+        let role = if i % 100 < 2 { "agent" } else { "requester" };
+        if role == "agent" {
+            staff.push(id);
+        } else {
+            requesters.push(id);
+        }
+        sqlx::query(
+            "INSERT INTO users (id, email, name, password_hash, role, active, created_at, updated_at) \
+             VALUES ($1, $2, 'Bench user', 'not-a-hash', $3, 1, $4, $4)",
+        )
+        .bind(id.to_string())
+        .bind(format!("user{i}-{run}@bench.test"))
+        .bind(role)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    println!(
+        "auth: {} users ({} staff, {} requesters)",
+        staff.len() + requesters.len(),
+        staff.len(),
+        requesters.len()
+    );
+
+    // Tickets: schema, then the data.
+    let db = Db::connect(&tickets_db, MIGRATIONS, 4).await?;
+    if backend == Backend::Postgres {
+        // Build the full-text indexes once after loading rather than row by row.
+        db.pool
+            .execute("DROP INDEX tickets_search_idx; DROP INDEX comments_search_idx")
+            .await?;
+    }
+    let seeded = seed_tickets(&db, opts, &requesters, &staff).await?;
+    let t0 = Instant::now();
+    match backend {
+        Backend::Postgres => {
+            db.pool
+                .execute(
+                    "CREATE INDEX tickets_search_idx ON tickets USING GIN (search); \
+                     CREATE INDEX comments_search_idx ON comments USING GIN (search)",
+                )
+                .await?;
+            db.pool.execute("VACUUM ANALYZE").await?;
+        }
+        Backend::Sqlite => {
+            db.pool.execute("ANALYZE").await?;
+        }
+    }
+    println!(
+        "indexes and statistics in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    print_plans(&db, &code(42), requesters[0]).await?;
+    db.pool.close().await;
+    auth_conn_db.close().await;
+
+    let tickets_port = free_port()?;
+    let tickets_base = format!("http://127.0.0.1:{tickets_port}");
+    let tickets = start(
+        "docket-tickets",
+        &[
+            ("PORT", tickets_port.to_string()),
+            ("DATABASE_URL", tickets_db.clone()),
+            ("AUTH_URL", auth_base.clone()),
+            ("LOG_LEVEL", "warn".into()),
+            ("DB_MAX_CONNECTIONS", "16".into()),
+        ],
+        &opts.dir.join(format!("tickets-{backend:?}.log")),
+    )?;
+    wait_live(&http, &tickets_base).await?;
+    let patch_targets = seeded
+        .sample_ids
+        .iter()
+        .copied()
+        .cycle()
+        .take(opts.concurrency)
+        .collect::<Vec<_>>();
+    if seeded.sample_ids.len() < opts.concurrency {
+        bail!("too few tickets for one PATCH target per connection");
+    }
+    let ctx = Arc::new(Ctx {
+        http,
+        base: tickets_base,
+        agent: agent_token,
+        requesters: requester_tokens,
+        sample: seeded.sample_ids.clone(),
+        patch_targets,
+    });
+    // Warm the key cache and connections.
+    for _ in 0..3 {
+        ctx.http
+            .get(format!("{}/api/tickets?limit=1", ctx.base))
+            .bearer_auth(&ctx.agent)
+            .send()
+            .await?;
+    }
+    for scenario in [
+        Scenario::FirstPage,
+        Scenario::Filter,
+        Scenario::Search,
+        Scenario::SearchCommon,
+        Scenario::Get,
+        Scenario::Create,
+        Scenario::Patch,
+    ] {
+        drive(ctx.clone(), scenario, opts).await?;
+    }
+    let pid = tickets.0.id();
+    match vm_hwm_kib(pid) {
+        Some(kib) => println!(
+            "  tickets service peak RSS (VmHWM): {:.1} MiB",
+            kib as f64 / 1024.0
+        ),
+        None => println!("  tickets service peak RSS: unavailable"),
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    sqlx::any::install_default_drivers();
+    let opts = options()?;
+    for backend in opts.backends.clone() {
+        run_backend(backend, &opts).await?;
+    }
+    Ok(())
+}

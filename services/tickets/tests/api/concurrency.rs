@@ -1,0 +1,61 @@
+//! Lost updates are impossible: of many PATCHes of one version, exactly one wins.
+
+use docket_platform::auth::Role;
+use docket_testkit::{Backend, backend_tests};
+use serde_json::{Value, json};
+
+use crate::helpers::spawn;
+
+backend_tests!(concurrent_patches_of_one_version_have_exactly_one_winner);
+
+async fn concurrent_patches_of_one_version_have_exactly_one_winner(backend: Backend) {
+    let app = spawn(backend).await;
+    let owner = app.requester().await;
+    let agent = app.user_with_role(Role::Agent).await;
+    for round in 0..3 {
+        let ticket = app.ticket(&owner, "Race").await;
+        let path = format!("/api/tickets/{}", ticket["id"].as_str().unwrap());
+        let priorities = [
+            "low", "high", "urgent", "low", "high", "urgent", "low", "high",
+        ];
+        let calls = priorities.iter().enumerate().map(|(i, p)| {
+            let app = &app;
+            let path = &path;
+            let agent = &agent;
+            async move {
+                // Half by If-Match, half by body version: both guard the same way.
+                let resp = if i % 2 == 0 {
+                    app.patch(path, agent, Some("\"1\""), &json!({"priority": p}))
+                        .await
+                } else {
+                    app.patch(path, agent, None, &json!({"priority": p, "version": 1}))
+                        .await
+                };
+                let status = resp.status().as_u16();
+                let body: Value = resp.json().await.unwrap();
+                (i, status, body)
+            }
+        });
+        let results = futures_util::future::join_all(calls).await;
+        let winners: Vec<_> = results.iter().filter(|r| r.1 == 200).collect();
+        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+        for (i, status, _) in &results {
+            if *status != 200 {
+                let want = if i % 2 == 0 { 412 } else { 409 };
+                assert_eq!(*status, want, "round {round}: call {i}");
+            }
+        }
+        let winner = &winners[0];
+        let now: Value = app.json(&path, &agent).await;
+        assert_eq!(now["version"], 2);
+        assert_eq!(now["priority"], winner.2["priority"]);
+        let history = app.json(&format!("{path}/events"), &agent).await;
+        let changes = history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "priority_changed")
+            .count();
+        assert_eq!(changes, 1, "round {round}: one change, one event");
+    }
+}
