@@ -1,0 +1,120 @@
+//! TanStack Query hooks over the typed client: one place for query keys and fetching.
+import { useInfiniteQuery, useQuery, keepPreviousData } from '@tanstack/react-query';
+import { useApi, useSession } from './context';
+import { unwrap } from './client';
+import type { TicketQuery, User } from './schema';
+
+export const keys = {
+  tickets: (query: TicketQuery) => ['tickets', query] as const,
+  allTickets: ['tickets'] as const,
+  ticket: (id: string) => ['ticket', id] as const,
+  comments: (id: string) => ['ticket', id, 'comments'] as const,
+  events: (id: string) => ['ticket', id, 'events'] as const,
+  attachments: (id: string) => ['ticket', id, 'attachments'] as const,
+  users: ['users'] as const,
+};
+
+const THREAD_PAGE = 50;
+
+export function useTicketList(query: TicketQuery) {
+  const { client } = useApi();
+  return useQuery({
+    queryKey: keys.tickets(query),
+    queryFn: async ({ signal }) => unwrap(await client.GET('/api/tickets', { params: { query }, signal })),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useTicket(id: string) {
+  const { client } = useApi();
+  return useQuery({
+    queryKey: keys.ticket(id),
+    queryFn: async ({ signal }) =>
+      unwrap(await client.GET('/api/tickets/{id}', { params: { path: { id } }, signal })),
+  });
+}
+
+export function useComments(id: string, enabled = true) {
+  const { client } = useApi();
+  return useInfiniteQuery({
+    queryKey: keys.comments(id),
+    enabled,
+    initialPageParam: undefined as string | undefined,
+    queryFn: async ({ pageParam, signal }) =>
+      unwrap(
+        await client.GET('/api/tickets/{id}/comments', {
+          params: { path: { id }, query: { limit: THREAD_PAGE, cursor: pageParam } },
+          signal,
+        }),
+      ),
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+  });
+}
+
+export function useEvents(id: string, enabled = true) {
+  const { client } = useApi();
+  return useInfiniteQuery({
+    queryKey: keys.events(id),
+    enabled,
+    initialPageParam: undefined as string | undefined,
+    queryFn: async ({ pageParam, signal }) =>
+      unwrap(
+        await client.GET('/api/tickets/{id}/events', {
+          params: { path: { id }, query: { limit: THREAD_PAGE, cursor: pageParam } },
+          signal,
+        }),
+      ),
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+  });
+}
+
+export function useAttachments(id: string, enabled = true) {
+  const { client } = useApi();
+  return useQuery({
+    queryKey: keys.attachments(id),
+    enabled,
+    queryFn: async ({ signal }) =>
+      unwrap(
+        await client.GET('/api/tickets/{id}/attachments', {
+          params: { path: { id }, query: { limit: 100 } },
+          signal,
+        }),
+      ),
+  });
+}
+
+export function useUsers() {
+  const { client } = useApi();
+  return useInfiniteQuery({
+    queryKey: keys.users,
+    initialPageParam: undefined as string | undefined,
+    queryFn: async ({ pageParam, signal }) =>
+      unwrap(await client.GET('/api/users', { params: { query: { limit: 50, cursor: pageParam } }, signal })),
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+  });
+}
+
+/**
+ * Names for user ids. Only admins may list users, so for everyone else the directory knows
+ * just the signed-in person; other ids are shown as short ids.
+ */
+export function useUserDirectory(): (id: string | null | undefined) => string {
+  const { user } = useSession();
+  const { client } = useApi();
+  const isAdmin = user?.role === 'admin';
+  const { data } = useQuery({
+    queryKey: [...keys.users, 'directory'],
+    enabled: isAdmin,
+    staleTime: 5 * 60_000,
+    queryFn: async ({ signal }) =>
+      unwrap(await client.GET('/api/users', { params: { query: { limit: 100 } }, signal })).items,
+  });
+  const byId = new Map<string, User>((data ?? []).map((u) => [u.id, u]));
+  return (id) => {
+    if (!id) return 'Unassigned';
+    if (user && id === user.id) return `${user.name} (you)`;
+    const known = byId.get(id);
+    if (known) return known.name;
+    return `User ${id.length > 10 ? `${id.slice(0, 8)}…` : id}`;
+  };
+}
