@@ -96,9 +96,11 @@ export function useUsers() {
 
 /**
  * Names for user ids. Only admins may list users, so for everyone else the directory knows
- * just the signed-in person; other ids are shown as short ids.
+ * just the signed-in person. Other ids fall back to what the page knows: a ticket's
+ * requester is "Requester"; for a requester, anyone else on their ticket is support staff;
+ * failing that, a short id.
  */
-export function useUserDirectory(): (id: string | null | undefined) => string {
+export function useUserDirectory(context: { requesterId?: string } = {}): (id: string | null | undefined) => string {
   const { user } = useSession();
   const { client } = useApi();
   const isAdmin = user?.role === 'admin';
@@ -115,6 +117,8 @@ export function useUserDirectory(): (id: string | null | undefined) => string {
     if (user && id === user.id) return `${user.name} (you)`;
     const known = byId.get(id);
     if (known) return known.name;
+    if (id === context.requesterId) return 'Requester';
+    if (user?.role === 'requester') return 'Support team';
     return `User ${id.length > 10 ? `${id.slice(0, 8)}…` : id}`;
   };
 }

@@ -126,7 +126,7 @@ describe('a 401 on an API call', () => {
     const result = await api.client.GET('/api/tickets');
 
     expect(result.response.status).toBe(401);
-    expect(api.session.getState()).toEqual({ status: 'signed-out', user: null });
+    expect(api.session.getState()).toEqual({ status: 'signed-out', user: null, reason: 'expired' });
     expect(api.session.accessToken()).toBeNull();
   });
 

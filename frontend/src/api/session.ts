@@ -6,9 +6,12 @@
 import type { AuthResponse, User } from './schema';
 
 export type SessionStatus = 'loading' | 'signed-in' | 'signed-out';
+/** Why nobody is signed in: never was, chose to sign out, or the session ran out. */
+export type SignedOutReason = 'none' | 'signed-out' | 'expired';
 export interface SessionState {
   status: SessionStatus;
   user: User | null;
+  reason?: SignedOutReason;
 }
 
 type Fetch = (input: Request) => Promise<Response>;
@@ -47,9 +50,9 @@ export class Session {
   }
 
   /** Forgets the token (after sign-out, or when the refresh token is no longer good). */
-  signedOut(): void {
+  signedOut(reason: SignedOutReason = 'none'): void {
     this.token = null;
-    this.setState({ status: 'signed-out', user: null });
+    this.setState({ status: 'signed-out', user: null, reason });
   }
 
   /** Replaces the current user (e.g. after an admin changes their own record). */
@@ -80,7 +83,7 @@ export class Session {
         }),
       );
       if (!response.ok) {
-        this.signedOut();
+        this.signedOut(this.state.status === 'signed-in' ? 'expired' : 'none');
         return false;
       }
       this.signedIn((await response.json()) as AuthResponse);

@@ -108,6 +108,9 @@ describe('new ticket with attachments', () => {
     act(() => FakeXHR.last().progress(4, 4));
     expect(bar).toHaveAttribute('aria-valuenow', '99');
     act(() => FakeXHR.last().respond(201, [attachment]));
+    // People see every file finished before the ticket opens.
+    await waitFor(() => expect(bar).toHaveAttribute('aria-valuenow', '100'));
+    expect(screen.getByText('Uploaded')).toBeInTheDocument();
     await waitFor(() => expect(screen.getByTestId('location')).toHaveTextContent('/tickets/t-1'));
   });
 

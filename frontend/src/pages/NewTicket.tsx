@@ -17,6 +17,8 @@ import { useUploads } from '../lib/useUploads';
 
 const MAX_SUBJECT = 200;
 const MAX_DESCRIPTION = 20_000;
+/** How long finished uploads stay on screen at 100% before the ticket opens. */
+export const DONE_PAUSE_MS = 600;
 
 export function NewTicketPage() {
   useTitle('New ticket');
@@ -36,6 +38,7 @@ export function NewTicketPage() {
     const { failed } = await uploads.uploadAll(ticket.id);
     void queryClient.invalidateQueries({ queryKey: keys.attachments(ticket.id) });
     if (failed === 0) {
+      if (uploads.items.length > 0) await new Promise((resolve) => setTimeout(resolve, DONE_PAUSE_MS));
       navigate(`/tickets/${encodeURIComponent(ticket.id)}`, { state: { created: true } });
     } else {
       setUploadFailed(true);
@@ -64,6 +67,7 @@ export function NewTicketPage() {
   };
 
   const locked = busy || created !== null;
+  const allUploaded = uploads.items.length > 0 && uploads.items.every((i) => i.status === 'done');
 
   return (
     <section className="page narrow" aria-labelledby="new-ticket-title">
@@ -152,7 +156,7 @@ export function NewTicketPage() {
               Cancel
             </Link>
             <button type="submit" className="button primary" disabled={locked || !subject.trim()}>
-              {busy ? (created ? 'Uploading files…' : 'Creating…') : 'Create ticket'}
+              {busy ? (created ? (allUploaded ? 'Opening the ticket…' : 'Uploading files…') : 'Creating…') : 'Create ticket'}
             </button>
           </div>
         )}

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate, useSearchParams } from 'react-router';
-import { useApi } from '../api/context';
+import { useApi, useSession } from '../api/context';
 import { unwrap } from '../api/client';
 import { ErrorMessage } from '../components/Feedback';
 import { useTitle } from '../lib/useTitle';
@@ -19,7 +19,7 @@ export function SignInPage() {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const signedOut = (location.state as { signedOut?: boolean } | null)?.signedOut;
+  const { reason } = useSession();
 
   const onSubmit = async (event: FormEvent) => {
     event.preventDefault();
@@ -41,9 +41,13 @@ export function SignInPage() {
         <h1 id="signin-title" tabIndex={-1}>
           Sign in to Docket
         </h1>
-        {signedOut ? (
+        {reason === 'signed-out' ? (
           <p className="notice" role="status">
             You have signed out.
+          </p>
+        ) : reason === 'expired' ? (
+          <p className="notice notice-warning" role="status">
+            Your session has ended. Please sign in again.
           </p>
         ) : null}
         <div className="field">

@@ -71,7 +71,7 @@ export function TicketDetailPage() {
 }
 
 function TicketHeader({ ticket }: { ticket: Ticket }) {
-  const nameOf = useUserDirectory();
+  const nameOf = useUserDirectory({ requesterId: ticket.requester_id });
   return (
     <header className="ticket-header">
       <h1 id="ticket-title" tabIndex={-1}>
@@ -123,7 +123,7 @@ function patchErrorText(error: unknown): unknown {
 function TicketControls({ ticket, me }: { ticket: Ticket; me: User }) {
   const staff = isStaff(me);
   const patch = usePatchTicket(ticket);
-  const nameOf = useUserDirectory();
+  const nameOf = useUserDirectory({ requesterId: ticket.requester_id });
   const statusId = useId();
   const priorityId = useId();
   const assigneeId = useId();
@@ -260,7 +260,7 @@ function TicketControls({ ticket, me }: { ticket: Ticket; me: User }) {
 function Conversation({ ticket, me }: { ticket: Ticket; me: User }) {
   const staff = isStaff(me);
   const comments = useComments(ticket.id);
-  const nameOf = useUserDirectory();
+  const nameOf = useUserDirectory({ requesterId: ticket.requester_id });
   const { client } = useApi();
   const queryClient = useQueryClient();
   const [body, setBody] = useState('');
@@ -360,7 +360,7 @@ function Attachments({ ticket, me }: { ticket: Ticket; me: User }) {
   const queryClient = useQueryClient();
   const attachments = useAttachments(ticket.id);
   const uploads = useUploads();
-  const nameOf = useUserDirectory();
+  const nameOf = useUserDirectory({ requesterId: ticket.requester_id });
   const [rowError, setRowError] = useState<{ id: string; error: unknown } | null>(null);
   const [busyId, setBusyId] = useState<string | null>(null);
   const pending = uploads.items.some((i) => i.status === 'queued' || i.status === 'uploading');
@@ -490,7 +490,7 @@ function describeEvent(event: TicketEvent, nameOf: NameOf): string {
 
 function History({ ticket }: { ticket: Ticket }) {
   const events = useEvents(ticket.id);
-  const nameOf = useUserDirectory();
+  const nameOf = useUserDirectory({ requesterId: ticket.requester_id });
   const list = events.data?.pages.flatMap((p) => p.items) ?? [];
   return (
     <section className="card side-card" aria-labelledby="history-title">

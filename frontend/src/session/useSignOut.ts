@@ -13,8 +13,8 @@ export function useSignOut() {
     } catch {
       // Offline: the token is forgotten here regardless, and the cookie expires on its own.
     }
-    session.signedOut();
+    session.signedOut('signed-out');
     queryClient.clear();
-    navigate('/signin', { replace: true, state: { signedOut: true } });
+    navigate('/signin', { replace: true });
   };
 }
