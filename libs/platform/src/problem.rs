@@ -1,0 +1,299 @@
+//! RFC 9457 problem details: the one error shape every Docket service answers with.
+//!
+//! [`ApiError`] is what handlers return. Its variants are the errors a client may see, plus
+//! `Internal`, whose cause is logged and never sent: the client gets a bare 500. The table in
+//! [`ApiError::kind`] maps each variant to its status, `type` and title. Errors raised by poem
+//! itself (bad JSON, unknown route, wrong method…) are turned into problems by
+//! [`crate::middleware::RequestContext`], which also stamps the request id on every body.
+
+use poem::{IntoResponse, Response, error::ResponseError, http::StatusCode};
+use poem_openapi::{
+    ApiResponse, Object,
+    registry::{MetaMediaType, MetaResponse, MetaResponses, Registry},
+    types::Type,
+};
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// A problem details object (RFC 9457).
+#[derive(Debug, Clone, Object, serde::Deserialize, PartialEq)]
+pub struct Problem {
+    /// A URI reference naming the kind of problem.
+    #[oai(rename = "type")]
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short, human-readable summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request, in words a person can act on.
+    pub detail: String,
+    /// The request's id, the same as the `X-Request-Id` header.
+    pub request_id: String,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        Self {
+            kind: format!("/problems/{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            request_id: String::new(),
+        }
+    }
+
+    /// A problem for a status that no handler chose (poem's own errors and the like).
+    pub fn for_status(status: StatusCode, detail: impl Into<String>) -> Self {
+        let (slug, title) = match status {
+            StatusCode::BAD_REQUEST => ("bad-request", "Bad request"),
+            StatusCode::UNAUTHORIZED => ("unauthorized", "Not signed in"),
+            StatusCode::FORBIDDEN => ("forbidden", "Forbidden"),
+            StatusCode::NOT_FOUND => ("not-found", "Not found"),
+            StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
+            StatusCode::LENGTH_REQUIRED => ("length-required", "Length required"),
+            StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "Payload too large"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
+            StatusCode::UNPROCESSABLE_ENTITY => ("validation", "Invalid input"),
+            StatusCode::TOO_MANY_REQUESTS => ("rate-limited", "Too many requests"),
+            StatusCode::BAD_GATEWAY => ("bad-gateway", "Upstream service unavailable"),
+            StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "Service unavailable"),
+            StatusCode::GATEWAY_TIMEOUT => ("gateway-timeout", "Upstream service timed out"),
+            s if s.is_server_error() => ("internal", "Internal server error"),
+            _ => ("error", "Error"),
+        };
+        Self::new(status, slug, title, detail)
+    }
+
+    pub fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&ProblemRef(&self)).unwrap_or_default();
+        Response::builder()
+            .status(status)
+            .content_type(PROBLEM_CONTENT_TYPE)
+            .body(body)
+    }
+}
+
+/// Serialises a problem with the field names of the RFC.
+struct ProblemRef<'a>(&'a Problem);
+
+impl serde::Serialize for ProblemRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let p = self.0;
+        let mut map = s.serialize_map(Some(5))?;
+        map.serialize_entry("type", &p.kind)?;
+        map.serialize_entry("title", &p.title)?;
+        map.serialize_entry("status", &p.status)?;
+        map.serialize_entry("detail", &p.detail)?;
+        map.serialize_entry("request_id", &p.request_id)?;
+        map.end()
+    }
+}
+
+/// The errors a handler may return. `Internal` carries its cause for the log only.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    PreconditionRequired(String),
+    #[error("{detail}")]
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+    },
+    #[error("{0}")]
+    BadGateway(String),
+    #[error("{0}")]
+    ServiceUnavailable(String),
+    #[error("{0}")]
+    GatewayTimeout(String),
+    #[error("internal error: {0:#}")]
+    Internal(anyhow::Error),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// The one table from error to status, problem type and title.
+    pub fn kind(&self) -> (StatusCode, &'static str, &'static str) {
+        use ApiError::*;
+        match self {
+            BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+            Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Not signed in"),
+            Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            PreconditionFailed(_) => (
+                StatusCode::PRECONDITION_FAILED,
+                "stale-version",
+                "Precondition failed",
+            ),
+            PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+            ),
+            UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            Unprocessable(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid input",
+            ),
+            PreconditionRequired(_) => (
+                StatusCode::PRECONDITION_REQUIRED,
+                "version-required",
+                "Precondition required",
+            ),
+            TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+            ),
+            BadGateway(_) => (
+                StatusCode::BAD_GATEWAY,
+                "bad-gateway",
+                "Upstream service unavailable",
+            ),
+            ServiceUnavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+            ),
+            GatewayTimeout(_) => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "gateway-timeout",
+                "Upstream service timed out",
+            ),
+            Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal server error",
+            ),
+        }
+    }
+
+    /// The problem a client sees. For `Internal` the cause is logged here and not returned.
+    pub fn to_problem(&self) -> Problem {
+        let (status, slug, title) = self.kind();
+        let detail = match self {
+            ApiError::Internal(cause) => {
+                tracing::error!(error = ?cause, "internal error");
+                "Something went wrong on our side. Try again; if it keeps happening, quote the request id.".to_owned()
+            }
+            other => other.to_string(),
+        };
+        Problem::new(status, slug, title, detail)
+    }
+
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(cause.into())
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        ApiError::NotFound(format!("{what} not found"))
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        ApiError::Internal(e)
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        self.kind().0
+    }
+
+    fn as_response(&self) -> Response {
+        let mut resp = self.to_problem().into_response();
+        if let ApiError::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+            && let Ok(v) = retry_after_secs.to_string().parse()
+        {
+            resp.headers_mut().insert("retry-after", v);
+        }
+        resp
+    }
+}
+
+/// The statuses a client may meet on any operation; they appear in every OpenAPI operation.
+const DOCUMENTED: &[(u16, &str)] = &[
+    (400, "Malformed request (bad JSON, wrong types)"),
+    (401, "Missing, expired or invalid credentials"),
+    (403, "Signed in but not allowed"),
+    (404, "Not found, or not visible to the caller"),
+    (409, "Conflict with the current state"),
+    (412, "The `If-Match` version is stale"),
+    (413, "Body or file too large"),
+    (415, "Content type not allowed"),
+    (422, "Input failed validation"),
+    (428, "A version is required"),
+    (429, "Rate limited; see `Retry-After`"),
+    (500, "Internal error"),
+    (502, "A service behind this one is unavailable"),
+    (503, "Unavailable (dependency down)"),
+    (504, "A service behind this one timed out"),
+];
+
+impl ApiResponse for ApiError {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: DOCUMENTED
+                .iter()
+                .map(|(status, description)| MetaResponse {
+                    description,
+                    status: Some(*status),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: PROBLEM_CONTENT_TYPE,
+                        schema: Problem::schema_ref(),
+                    }],
+                    headers: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        Problem::register(registry);
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        Problem::into_response(self)
+    }
+}

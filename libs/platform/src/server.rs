@@ -1,0 +1,69 @@
+//! Serving with graceful shutdown.
+//!
+//! Services bind their own listener (port 0 in tests) and serve until SIGTERM or SIGINT, then
+//! stop accepting and give in-flight requests `drain` to finish (ECS kills 30 s after SIGTERM).
+
+use std::time::Duration;
+
+use poem::{Endpoint, Server, listener::TcpAcceptor};
+use tokio::net::TcpListener;
+
+/// Binds `host:port`; port 0 picks a free one.
+pub async fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
+    let listener = TcpListener::bind((host, port)).await?;
+    Ok(listener)
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+}
+
+/// Serves `app` on `listener` until `signal` resolves, then drains for at most `drain`.
+pub async fn serve<E>(
+    listener: TcpListener,
+    app: E,
+    signal: impl std::future::Future<Output = ()> + Send,
+    drain: Duration,
+) -> anyhow::Result<()>
+where
+    E: Endpoint + 'static,
+{
+    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app, signal, Some(drain))
+        .await?;
+    Ok(())
+}
+
+/// For `healthcheck` subcommands: GET `http://127.0.0.1:{port}/health/live`, true on 200.
+pub async fn probe_live(port: u16) -> bool {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap_or_default();
+    client
+        .get(format!("http://127.0.0.1:{port}/health/live"))
+        .send()
+        .await
+        .map(|r| r.status().is_success())
+        .unwrap_or(false)
+}

@@ -1,0 +1,239 @@
+//! The test kit: what every service's integration tests need.
+//!
+//! - [`TestDb`]: a fresh database per test, SQLite (a file in a temp dir) or Postgres (a new
+//!   database on the server named by `TEST_DATABASE_URL`), so tests run in parallel.
+//! - [`redis_url`] and [`aws_endpoint`]: backing services from `TEST_REDIS_URL` /
+//!   `TEST_AWS_ENDPOINT_URL`.
+//! - When a URL is not given, the service is started once per test binary with testcontainers,
+//!   which needs a current Docker engine (not available on Docket's CI machines, where the test
+//!   command sets every URL).
+//! - [`backend_tests!`] runs each test on both SQLite and Postgres.
+//! - [`assert_problem`]: checks an error answer is problem+json with the right status and id.
+
+use std::sync::OnceLock;
+
+use sqlx::{Connection as _, Executor as _};
+use tokio::sync::OnceCell;
+
+pub use docket_platform::db::Backend;
+
+/// Runs each listed `async fn name(backend: Backend)` once per backend, as
+/// `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+/// Quiet logs unless `TEST_LOG` is set.
+pub fn init_logs() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(docket_platform::telemetry::init_for_tests);
+}
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+}
+
+static PG_CONTAINER: OnceCell<(
+    testcontainers::ContainerAsync<testcontainers_modules::postgres::Postgres>,
+    String,
+)> = OnceCell::const_new();
+
+/// The Postgres server to create test databases on (a URL to an existing database).
+async fn postgres_admin_url() -> String {
+    if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
+        return url;
+    }
+    let (_, url) = PG_CONTAINER
+        .get_or_init(|| async {
+            use testcontainers::runners::AsyncRunner as _;
+            let container = testcontainers_modules::postgres::Postgres::default()
+                .start()
+                .await
+                .expect(
+                    "TEST_DATABASE_URL is not set and Postgres could not be started with Docker",
+                );
+            let port = container
+                .get_host_port_ipv4(5432)
+                .await
+                .expect("postgres port");
+            (
+                container,
+                format!("postgres://postgres:postgres@127.0.0.1:{port}/postgres"),
+            )
+        })
+        .await;
+    url.clone()
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        init_logs();
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}/test.db", dir.path().display());
+                Self {
+                    url,
+                    backend,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                sqlx::any::install_default_drivers();
+                let admin = postgres_admin_url().await;
+                let name = format!("docket_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::AnyConnection::connect(&admin)
+                    .await
+                    .expect("connecting to TEST_DATABASE_URL");
+                conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+                    .await
+                    .expect("creating a test database");
+                let _ = conn.close().await;
+                let mut url = reqwest::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
+                url.set_path(&format!("/{name}"));
+                Self {
+                    url: url.to_string(),
+                    backend,
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    /// A second, independent database (another service's, in multi-service tests).
+    pub async fn another(&self) -> Self {
+        Self::new(self.backend).await
+    }
+}
+
+static REDIS_CONTAINER: OnceCell<(
+    testcontainers::ContainerAsync<testcontainers_modules::redis::Redis>,
+    String,
+)> = OnceCell::const_new();
+
+/// `TEST_REDIS_URL`, else a Redis started with testcontainers.
+pub async fn redis_url() -> String {
+    if let Ok(url) = std::env::var("TEST_REDIS_URL") {
+        return url;
+    }
+    let (_, url) = REDIS_CONTAINER
+        .get_or_init(|| async {
+            use testcontainers::runners::AsyncRunner as _;
+            let container = testcontainers_modules::redis::Redis::default()
+                .start()
+                .await
+                .expect("TEST_REDIS_URL is not set and Redis could not be started with Docker");
+            let port = container
+                .get_host_port_ipv4(6379)
+                .await
+                .expect("redis port");
+            (container, format!("redis://127.0.0.1:{port}"))
+        })
+        .await;
+    url.clone()
+}
+
+static AWS_CONTAINER: OnceCell<(
+    testcontainers::ContainerAsync<testcontainers_modules::localstack::LocalStack>,
+    String,
+)> = OnceCell::const_new();
+
+/// `TEST_AWS_ENDPOINT_URL` (moto's server in the test command), else LocalStack with
+/// testcontainers. Also sets the dummy credentials emulators expect.
+pub async fn aws_endpoint() -> String {
+    for (k, v) in [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ] {
+        if std::env::var_os(k).is_none() {
+            // SAFETY-free in edition 2024 terms: tests set these once, before any AWS client.
+            set_env(k, v);
+        }
+    }
+    if let Ok(url) = std::env::var("TEST_AWS_ENDPOINT_URL") {
+        return url;
+    }
+    let (_, url) = AWS_CONTAINER
+        .get_or_init(|| async {
+            use testcontainers::runners::AsyncRunner as _;
+            let container = testcontainers_modules::localstack::LocalStack::default()
+                .start()
+                .await
+                .expect("TEST_AWS_ENDPOINT_URL is not set and LocalStack could not be started with Docker");
+            let port = container.get_host_port_ipv4(4566).await.expect("localstack port");
+            (container, format!("http://127.0.0.1:{port}"))
+        })
+        .await;
+    url.clone()
+}
+
+#[allow(unsafe_code)]
+fn set_env(k: &str, v: &str) {
+    // SAFETY: only test binaries call this, for variables the AWS SDK reads; concurrent
+    // readers at worst see the variable before or after it is set, never a torn value on glibc
+    // for these short strings set to the same value by every caller.
+    unsafe { std::env::set_var(k, v) };
+}
+
+/// Asserts `resp` is a problem+json error with `status`, whose `request_id` matches the
+/// `X-Request-Id` header. Returns the body for further checks.
+pub async fn assert_problem(resp: reqwest::Response, status: u16) -> serde_json::Value {
+    let got = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let header_id = resp
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = resp.text().await.unwrap_or_default();
+    assert_eq!(got, status, "expected {status}, got {got}: {text}");
+    assert!(
+        content_type.starts_with("application/problem+json"),
+        "content-type {content_type}: {text}"
+    );
+    let body: serde_json::Value = serde_json::from_str(&text).expect("problem body is JSON");
+    assert_eq!(body["status"], status, "{body}");
+    for field in ["type", "title", "detail", "request_id"] {
+        assert!(body[field].is_string(), "problem lacks {field}: {body}");
+    }
+    assert!(!header_id.is_empty(), "no x-request-id header");
+    assert_eq!(body["request_id"], header_id.as_str(), "request ids differ");
+    body
+}
+
+/// A reqwest client that does not follow redirects or keep cookies.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}

@@ -1,0 +1,41 @@
+# Shared by scripts/run and scripts/test: sourced, not run.
+
+# A Python virtualenv at .venv with moto's server (the S3 and Secrets Manager API used by tests).
+ensure_moto() {
+  if [ ! -x .venv/bin/moto_server ]; then
+    echo "==> installing moto's server into .venv (first run only)"
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]==5.2.5'
+  fi
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Waits until http://127.0.0.1:$1$2 answers 200, for at most $3 seconds.
+wait_http() {
+  local port=$1 path=$2 secs=${3:-30} i
+  for ((i = 0; i < secs * 10; i++)); do
+    if python3 - "$port" "$path" <<'PY' 2>/dev/null; then return 0; fi
+import sys, urllib.request
+urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}{sys.argv[2]}", timeout=1)
+PY
+    sleep 0.1
+  done
+  echo "timed out waiting for 127.0.0.1:$port$path" >&2
+  return 1
+}
+
+# Starts moto on a free port; sets MOTO_PID and TEST_AWS_ENDPOINT_URL.
+start_moto() {
+  ensure_moto
+  local port
+  port=$(free_port)
+  .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"${MOTO_LOG:-/dev/null}" 2>&1 &
+  MOTO_PID=$!
+  wait_http "$port" /moto-api/ 60
+  export TEST_AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+  echo "==> moto's server on $TEST_AWS_ENDPOINT_URL"
+}

@@ -1,0 +1,52 @@
+//! The auth service's settings, read once at start.
+
+use std::{path::PathBuf, time::Duration};
+
+use docket_platform::config::{CommonSettings, ConfigError, Secret, Source};
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub common: CommonSettings,
+    pub database_url: Secret<String>,
+    /// Where the generated signing key is kept when `JWT_PRIVATE_KEY` is not given.
+    pub data_dir: PathBuf,
+    /// The Ed25519 signing key as PKCS#8 PEM (production: from Secrets Manager).
+    pub jwt_private_key: Option<Secret<String>>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    /// Clock skew tolerated when verifying tokens.
+    pub jwt_leeway_secs: u64,
+    /// `Secure` on the refresh cookie; turn off only for plain-http development hosts.
+    pub cookie_secure: bool,
+}
+
+impl Settings {
+    pub fn from_source(source: &Source) -> Result<Self, ConfigError> {
+        let access_token_ttl = source.seconds("ACCESS_TOKEN_TTL_SECS", 15 * 60)?;
+        if access_token_ttl.is_zero() || access_token_ttl > Duration::from_secs(24 * 3600) {
+            return Err(ConfigError::new(
+                "ACCESS_TOKEN_TTL_SECS",
+                "must be 1..=86400",
+            ));
+        }
+        let refresh_token_ttl = source.seconds("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?;
+        if refresh_token_ttl.is_zero() {
+            return Err(ConfigError::new(
+                "REFRESH_TOKEN_TTL_SECS",
+                "must be positive",
+            ));
+        }
+        Ok(Self {
+            common: CommonSettings::from_source(source, 8081)?,
+            database_url: Secret::new(source.string("DATABASE_URL", "sqlite://data/auth.db")),
+            data_dir: PathBuf::from(source.string("DATA_DIR", "data")),
+            jwt_private_key: source
+                .get("JWT_PRIVATE_KEY")
+                .map(|k| Secret::new(k.to_owned())),
+            access_token_ttl,
+            refresh_token_ttl,
+            jwt_leeway_secs: source.parse("JWT_LEEWAY_SECS", 5)?,
+            cookie_secure: source.bool("COOKIE_SECURE", true)?,
+        })
+    }
+}

@@ -1,0 +1,180 @@
+//! The access-token signing key (Ed25519) and the key set published for verifiers.
+//!
+//! Production passes the key as `JWT_PRIVATE_KEY` (PKCS#8 PEM, from Secrets Manager). The
+//! embedded default generates one on first start and keeps it at `DATA_DIR/jwt-ed25519.pem`
+//! (mode 0600), so a restart does not sign everybody out. No key ships with Docket.
+//! The `kid` is the key's RFC 7638 thumbprint.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use aws_lc_rs::{
+    rand::SystemRandom,
+    signature::{Ed25519KeyPair, KeyPair as _},
+};
+use base64::{
+    Engine as _,
+    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
+};
+use docket_platform::auth::{AUDIENCE, Claims, ISSUER, Role, TokenVerifier};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::JwkSet};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+pub struct SigningKeys {
+    kid: String,
+    encoding: EncodingKey,
+    jwks: JwkSet,
+    jwks_json: serde_json::Value,
+}
+
+fn pem_to_der(pem: &str) -> anyhow::Result<Vec<u8>> {
+    let body: String = pem
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with("-----") && !l.is_empty())
+        .collect();
+    STANDARD
+        .decode(body)
+        .context("the private key PEM is not valid base64")
+}
+
+fn der_to_pem(der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(chunk));
+        pem.push('\n');
+    }
+    pem.push_str("-----END PRIVATE KEY-----\n");
+    pem
+}
+
+impl SigningKeys {
+    /// From a PKCS#8 PEM Ed25519 key.
+    pub fn from_pem(pem: &str) -> anyhow::Result<Self> {
+        let der = pem_to_der(pem)?;
+        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
+            .map_err(|e| anyhow::anyhow!("JWT_PRIVATE_KEY is not a PKCS#8 Ed25519 key: {e}"))?;
+        let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+        // RFC 7638: members in lexicographic order, no white space.
+        let thumbprint_input = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+        let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(thumbprint_input.as_bytes()));
+        let jwks_json = serde_json::json!({
+            "keys": [{ "kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig" }]
+        });
+        let jwks: JwkSet =
+            serde_json::from_value(jwks_json.clone()).context("building the key set")?;
+        let encoding = EncodingKey::from_ed_der(&der);
+        Ok(Self {
+            kid,
+            encoding,
+            jwks,
+            jwks_json,
+        })
+    }
+
+    /// Reads the key at `data_dir/jwt-ed25519.pem`, generating it on first start.
+    pub fn load_or_generate(data_dir: &Path) -> anyhow::Result<Self> {
+        let path = data_dir.join("jwt-ed25519.pem");
+        if path.exists() {
+            let pem = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            return Self::from_pem(&pem);
+        }
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
+        let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+            .map_err(|e| anyhow::anyhow!("generating a signing key: {e}"))?;
+        let pem = der_to_pem(doc.as_ref());
+        write_private(&path, &pem)?;
+        tracing::info!(path = %path.display(), "generated a new token signing key");
+        Self::from_pem(&pem)
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub fn jwks_json(&self) -> &serde_json::Value {
+        &self.jwks_json
+    }
+
+    pub fn verifier(&self, leeway_secs: u64) -> TokenVerifier {
+        TokenVerifier::from_jwks(&self.jwks, leeway_secs)
+    }
+
+    /// Signs an access token for `user` valid for `ttl_secs`.
+    pub fn sign_access_token(
+        &self,
+        user: Uuid,
+        role: Role,
+        ttl_secs: i64,
+    ) -> anyhow::Result<String> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: user.to_string(),
+            role,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now,
+            nbf: now,
+            exp: now + ttl_secs,
+            jti: Uuid::new_v4().to_string(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &self.encoding).context("signing an access token")
+    }
+
+    /// The private key as PEM, for tools that need to hand it to another process.
+    pub fn generate_pem() -> anyhow::Result<String> {
+        let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+            .map_err(|e| anyhow::anyhow!("generating a signing key: {e}"))?;
+        Ok(der_to_pem(doc.as_ref()))
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_signed_token_verifies_with_the_published_key_set() -> anyhow::Result<()> {
+        let keys = SigningKeys::from_pem(&SigningKeys::generate_pem()?)?;
+        let user = Uuid::new_v4();
+        let token = keys.sign_access_token(user, Role::Agent, 60)?;
+        let claims = keys
+            .verifier(0)
+            .verify(&token)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        assert_eq!(claims.sub, user.to_string());
+        assert_eq!(claims.role, Role::Agent);
+        Ok(())
+    }
+
+    #[test]
+    fn the_key_survives_a_restart() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let first = SigningKeys::load_or_generate(dir.path())?;
+        let second = SigningKeys::load_or_generate(dir.path())?;
+        assert_eq!(first.kid(), second.kid());
+        Ok(())
+    }
+}

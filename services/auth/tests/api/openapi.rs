@@ -1,0 +1,12 @@
+//! The committed document must match the code (regenerate with `scripts/gen-openapi`).
+
+#[test]
+fn the_committed_openapi_document_matches_the_code() {
+    let generated = docket_auth::api::openapi().spec();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/auth.json");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed.trim() == generated.trim(),
+        "openapi/auth.json is stale: run scripts/gen-openapi and commit the result"
+    );
+}

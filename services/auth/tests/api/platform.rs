@@ -1,0 +1,121 @@
+//! The shared request pipeline, seen through the auth service.
+
+use docket_testkit::{Backend, assert_problem, backend_tests};
+use serde_json::Value;
+
+use crate::helpers::spawn;
+
+backend_tests!(
+    unknown_routes_wrong_methods_and_huge_bodies_are_problems,
+    the_request_id_is_echoed_or_generated,
+    health_reports_each_check,
+);
+
+async fn unknown_routes_wrong_methods_and_huge_bodies_are_problems(backend: Backend) {
+    let app = spawn(backend).await;
+    assert_problem(
+        app.http
+            .get(app.url("/api/nothing-here"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    assert_problem(
+        app.http
+            .delete(app.url("/api/auth/login"))
+            .send()
+            .await
+            .unwrap(),
+        405,
+    )
+    .await;
+    let huge = format!(
+        "{{\"email\":\"a@example.com\",\"password\":\"{}\",\"name\":\"x\"}}",
+        "x".repeat(70_000)
+    );
+    let resp = app
+        .http
+        .post(app.url("/api/auth/register"))
+        .header("content-type", "application/json")
+        .body(huge.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 413).await;
+    // Without Content-Length (chunked), the limit still holds.
+    let stream = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(huge.into_bytes())]);
+    let resp = app
+        .http
+        .post(app.url("/api/auth/register"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 413).await;
+}
+
+async fn the_request_id_is_echoed_or_generated(backend: Backend) {
+    let app = spawn(backend).await;
+    let resp = app
+        .http
+        .get(app.url("/api/auth/me"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-request-id"], "abc-123");
+    let body = assert_problem(resp, 401).await;
+    assert_eq!(body["request_id"], "abc-123");
+    // An id with unsafe characters is replaced, not echoed.
+    let resp = app
+        .http
+        .get(app.url("/health/live"))
+        .header("x-request-id", "<script>")
+        .send()
+        .await
+        .unwrap();
+    let id = resp.headers()["x-request-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+}
+
+async fn health_reports_each_check(backend: Backend) {
+    let app = spawn(backend).await;
+    let resp = app.http.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        matches!(body["status"].as_str(), Some("healthy" | "degraded")),
+        "{body}"
+    );
+    let names: Vec<&str> = body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for name in ["database", "memory", "disk"] {
+        assert!(names.contains(&name), "{names:?}");
+    }
+    assert!(body["checks"][0]["duration_ms"].is_number());
+    assert_eq!(
+        app.http
+            .get(app.url("/health/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.http
+            .get(app.url("/health/live"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
