@@ -130,6 +130,11 @@ const server = createServer(async (req, res) => {
     return res.end();
   }
   if (m === 'GET' && p === '/api/auth/me') return send(res, 200, pub(me));
+  if (m === 'GET' && p === '/api/agents') {
+    if (!staff) return fail(res, 403, 'Only agents and admins may list assignees.');
+    const items = [...users.values()].filter((u) => u.role !== 'requester' && u.active).map((u) => ({ id: u.id, name: u.name, email: u.email, role: u.role }));
+    return send(res, 200, { items });
+  }
   if (p === '/api/users' && m === 'GET') {
     if (me.role !== 'admin') return fail(res, 403, 'Only admins may list users.');
     return send(res, 200, page([...users.values()].map(pub), url.searchParams));

@@ -2,7 +2,7 @@
 import { useInfiniteQuery, useQuery, keepPreviousData } from '@tanstack/react-query';
 import { useApi, useSession } from './context';
 import { unwrap } from './client';
-import type { TicketQuery, User } from './schema';
+import type { TicketQuery } from './schema';
 
 export const keys = {
   tickets: (query: TicketQuery) => ['tickets', query] as const,
@@ -12,6 +12,7 @@ export const keys = {
   events: (id: string) => ['ticket', id, 'events'] as const,
   attachments: (id: string) => ['ticket', id, 'attachments'] as const,
   users: ['users'] as const,
+  agents: ['agents'] as const,
 };
 
 const THREAD_PAGE = 50;
@@ -94,29 +95,43 @@ export function useUsers() {
   });
 }
 
+/** Active agents and admins (GET /api/agents, staff only): the people a ticket can go to. */
+export function useAgents() {
+  const { user } = useSession();
+  const { client } = useApi();
+  return useQuery({
+    queryKey: keys.agents,
+    enabled: user?.role === 'agent' || user?.role === 'admin',
+    staleTime: 5 * 60_000,
+    queryFn: async ({ signal }) => unwrap(await client.GET('/api/agents', { signal })).items,
+  });
+}
+
 /**
- * Names for user ids. Only admins may list users, so for everyone else the directory knows
- * just the signed-in person. Other ids fall back to what the page knows: a ticket's
+ * Names for user ids. Staff get the names of agents and admins from /api/agents; nobody but
+ * an admin may list requesters, so other ids fall back to what the page knows: a ticket's
  * requester is "Requester"; for a requester, anyone else on their ticket is support staff;
  * failing that, a short id.
  */
 export function useUserDirectory(context: { requesterId?: string } = {}): (id: string | null | undefined) => string {
   const { user } = useSession();
   const { client } = useApi();
-  const isAdmin = user?.role === 'admin';
-  const { data } = useQuery({
+  const agents = useAgents();
+  const { data: everyone } = useQuery({
     queryKey: [...keys.users, 'directory'],
-    enabled: isAdmin,
+    enabled: user?.role === 'admin',
     staleTime: 5 * 60_000,
     queryFn: async ({ signal }) =>
       unwrap(await client.GET('/api/users', { params: { query: { limit: 100 } }, signal })).items,
   });
-  const byId = new Map<string, User>((data ?? []).map((u) => [u.id, u]));
+  const names = new Map<string, string>();
+  for (const u of everyone ?? []) names.set(u.id, u.name);
+  for (const a of agents.data ?? []) names.set(a.id, a.name);
   return (id) => {
     if (!id) return 'Unassigned';
     if (user && id === user.id) return `${user.name} (you)`;
-    const known = byId.get(id);
-    if (known) return known.name;
+    const known = names.get(id);
+    if (known) return known;
     if (id === context.requesterId) return 'Requester';
     if (user?.role === 'requester') return 'Support team';
     return `User ${id.length > 10 ? `${id.slice(0, 8)}…` : id}`;

@@ -20,6 +20,8 @@ export type Role = User['role'];
 export type AuthResponse = AuthSchemas['AuthResponse'];
 export type UserPatch = AuthSchemas['UserPatch'];
 export type Problem = AuthSchemas['Problem'];
+/** An active agent or admin, as GET /api/agents lists them for assigning tickets. */
+export type Assignee = AuthSchemas['Assignee'];
 
 export type Ticket = TicketSchemas['Ticket'];
 export type TicketStatus = Ticket['status'];

@@ -80,6 +80,27 @@ describe('<TicketDetailPage>', () => {
     expect(await patch.json()).toEqual({ status: 'resolved' });
   });
 
+  it('offers the agents from /api/agents as assignees and saves the choice', async () => {
+    const server = fakeFetch({
+      ...routes([]),
+      'GET /api/agents': () =>
+        json(200, { items: [
+          { id: 'ag-1', name: 'Grace', email: 'g@example.com', role: 'agent' },
+          { id: 'ag-2', name: 'Linus', email: 'l@example.com', role: 'admin' },
+        ] }),
+      'PATCH /api/tickets/t-1': () => json(200, { ...ticket, assignee_id: 'ag-2', version: 4 }),
+    });
+    const api = signedInApi(server.fetch, user({ id: 'ag-1', role: 'agent', name: 'Grace' }));
+    const person = userEvent.setup();
+    renderWithApp(<TicketDetailPage />, { api, route: '/tickets/t-1', path: '/tickets/:id' });
+
+    const select = await screen.findByLabelText('Assignee');
+    expect(screen.getByRole('option', { name: 'Grace (you)' })).toBeInTheDocument();
+    await person.selectOptions(select, 'ag-2');
+    await waitFor(() => expect(screen.getByTestId('assignee')).toHaveTextContent('Linus'));
+    expect(await server.callsTo('PATCH /api/tickets/t-1')[0]!.json()).toEqual({ assignee_id: 'ag-2' });
+  });
+
   it('says "not found" for a ticket the person may not see', async () => {
     const server = fakeFetch({ 'GET /api/tickets/t-9': () => json(404, problem(404, 'Ticket not found.')) });
     renderWithApp(<TicketDetailPage />, { api: signedInApi(server.fetch), route: '/tickets/t-9', path: '/tickets/:id' });

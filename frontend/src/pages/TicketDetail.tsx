@@ -8,7 +8,7 @@ import { useApi, useCurrentUser } from '../api/context';
 import { unwrap } from '../api/client';
 import { downloadAttachment } from '../api/download';
 import { ApiError, formatBytes } from '../api/problem';
-import { keys, useAttachments, useComments, useEvents, useTicket, useUserDirectory } from '../api/queries';
+import { keys, useAgents, useAttachments, useComments, useEvents, useTicket, useUserDirectory } from '../api/queries';
 import type { Attachment, Ticket, TicketEvent, TicketPatch, User } from '../api/schema';
 import { PriorityBadge, StatusBadge } from '../components/Badges';
 import { EmptyState, ErrorMessage, Loading } from '../components/Feedback';
@@ -123,11 +123,8 @@ function patchErrorText(error: unknown): unknown {
 function TicketControls({ ticket, me }: { ticket: Ticket; me: User }) {
   const staff = isStaff(me);
   const patch = usePatchTicket(ticket);
-  const nameOf = useUserDirectory({ requesterId: ticket.requester_id });
   const statusId = useId();
   const priorityId = useId();
-  const assigneeId = useId();
-  const [assigneeDraft, setAssigneeDraft] = useState('');
   const navigate = useNavigate();
   const { client } = useApi();
   const queryClient = useQueryClient();
@@ -174,42 +171,7 @@ function TicketControls({ ticket, me }: { ticket: Ticket; me: User }) {
               ))}
             </select>
           </div>
-          <div className="field">
-            <span className="label" id={`${assigneeId}-label`}>
-              Assignee
-            </span>
-            <p className="assignee-current" data-testid="assignee">
-              {nameOf(ticket.assignee_id)}
-            </p>
-            <div className="actions compact">
-              {ticket.assignee_id !== me.id ? (
-                <button type="button" className="button" disabled={patch.isPending} onClick={() => patch.mutate({ assignee_id: me.id })}>
-                  Assign to me
-                </button>
-              ) : null}
-              {ticket.assignee_id ? (
-                <button type="button" className="button ghost" disabled={patch.isPending} onClick={() => patch.mutate({ assignee_id: null })}>
-                  Unassign
-                </button>
-              ) : null}
-            </div>
-            <form
-              className="inline-form"
-              onSubmit={(e) => {
-                e.preventDefault();
-                const id = assigneeDraft.trim();
-                if (id) patch.mutate({ assignee_id: id }, { onSuccess: () => setAssigneeDraft('') });
-              }}
-            >
-              <label htmlFor={assigneeId} className="visually-hidden">
-                Assign to user id
-              </label>
-              <input id={assigneeId} placeholder="Assign to user id" value={assigneeDraft} onChange={(e) => setAssigneeDraft(e.target.value)} />
-              <button type="submit" className="button" disabled={patch.isPending || !assigneeDraft.trim()}>
-                Assign
-              </button>
-            </form>
-          </div>
+          <AssigneeControl ticket={ticket} me={me} disabled={patch.isPending} onAssign={(id) => patch.mutate({ assignee_id: id })} />
         </div>
       ) : (
         <dl className="facts">
@@ -254,6 +216,88 @@ function TicketControls({ ticket, me }: { ticket: Ticket; me: User }) {
         </>
       ) : null}
     </section>
+  );
+}
+
+/**
+ * Assignment for staff: a list of agents and admins from /api/agents, "Assign to me", and
+ * when that list cannot be had, a field for a user id.
+ */
+function AssigneeControl({
+  ticket,
+  me,
+  disabled,
+  onAssign,
+}: {
+  ticket: Ticket;
+  me: User;
+  disabled: boolean;
+  onAssign: (id: string | null) => void;
+}) {
+  const agents = useAgents();
+  const nameOf = useUserDirectory({ requesterId: ticket.requester_id });
+  const selectId = useId();
+  const inputId = useId();
+  const [draft, setDraft] = useState('');
+  const list = agents.data ?? [];
+  const current = ticket.assignee_id ?? '';
+  const currentListed = !current || list.some((a) => a.id === current);
+  return (
+    <div className="field">
+      {agents.data ? (
+        <>
+          <label htmlFor={selectId}>Assignee</label>
+          <select id={selectId} value={current} disabled={disabled} onChange={(e) => onAssign(e.target.value || null)}>
+            <option value="">Unassigned</option>
+            {currentListed ? null : <option value={current}>{nameOf(current)}</option>}
+            {list.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.id === me.id ? `${a.name} (you)` : a.name}
+              </option>
+            ))}
+          </select>
+        </>
+      ) : (
+        <span className="label">Assignee</span>
+      )}
+      <p className="assignee-current" data-testid="assignee">
+        {nameOf(ticket.assignee_id)}
+      </p>
+      {ticket.assignee_id !== me.id ? (
+        <div className="actions compact">
+          <button type="button" className="button" disabled={disabled} onClick={() => onAssign(me.id)}>
+            Assign to me
+          </button>
+        </div>
+      ) : null}
+      {agents.isPending ? <Loading label="Loading agents…" /> : null}
+      {agents.error ? (
+        <>
+          <p className="hint">The list of agents is not available; assign by user id instead.</p>
+          <form
+            className="inline-form"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (draft.trim()) onAssign(draft.trim());
+              setDraft('');
+            }}
+          >
+            <label htmlFor={inputId} className="visually-hidden">
+              Assign to user id
+            </label>
+            <input id={inputId} placeholder="User id" value={draft} onChange={(e) => setDraft(e.target.value)} />
+            <button type="submit" className="button" disabled={disabled || !draft.trim()}>
+              Assign
+            </button>
+          </form>
+          {ticket.assignee_id ? (
+            <button type="button" className="button ghost" disabled={disabled} onClick={() => onAssign(null)}>
+              Unassign
+            </button>
+          ) : null}
+        </>
+      ) : null}
+    </div>
   );
 }
 

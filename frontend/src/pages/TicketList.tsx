@@ -3,7 +3,7 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate, useSearchParams } from 'react-router';
 import { useCurrentUser } from '../api/context';
-import { useTicketList, useUserDirectory } from '../api/queries';
+import { useAgents, useTicketList, useUserDirectory } from '../api/queries';
 import { PriorityBadge, StatusBadge } from '../components/Badges';
 import { EmptyState, ErrorMessage, Loading } from '../components/Feedback';
 import { useTitle } from '../lib/useTitle';
@@ -246,11 +246,14 @@ function FilterSelect({
   );
 }
 
-/** Anyone / me / a user id typed in (agents cannot list users, so no picker of names). */
+/** Anyone / me / one of the agents; a user id typed in when the agent list is unavailable. */
 function AssigneeFilter({ value, onChange }: { value?: string; onChange: (value: string | undefined) => void }) {
-  const mode = !value ? '' : value === 'me' ? 'me' : 'id';
-  const [draft, setDraft] = useState(mode === 'id' ? (value ?? '') : '');
-  const [custom, setCustom] = useState(mode === 'id');
+  const agents = useAgents();
+  const me = useCurrentUser();
+  const list = (agents.data ?? []).filter((a) => a.id !== me.id);
+  const listed = !value || value === 'me' || list.some((a) => a.id === value);
+  const [custom, setCustom] = useState(!listed);
+  const [draft, setDraft] = useState(listed ? '' : (value ?? ''));
   const selectId = useId();
   const inputId = useId();
   return (
@@ -258,16 +261,20 @@ function AssigneeFilter({ value, onChange }: { value?: string; onChange: (value:
       <label htmlFor={selectId}>Assignee</label>
       <select
         id={selectId}
-        value={custom ? 'id' : mode}
+        value={custom ? 'id' : (value ?? '')}
         onChange={(e) => {
           const next = e.target.value;
           setCustom(next === 'id');
-          if (next === '') onChange(undefined);
-          if (next === 'me') onChange('me');
+          if (next !== 'id') onChange(next || undefined);
         }}
       >
         <option value="">Anyone</option>
         <option value="me">Assigned to me</option>
+        {list.map((a) => (
+          <option key={a.id} value={a.id}>
+            {a.name}
+          </option>
+        ))}
         <option value="id">A user id…</option>
       </select>
       {custom ? (
