@@ -5,6 +5,8 @@
 //
 //   node e2e/mock-gateway.mjs            serves dist/ and /api on 127.0.0.1:8089
 //   MOCK_PORT, MOCK_AGENT_EMAIL, MOCK_AGENT_PASSWORD (an agent seeded at start)
+//   MOCK_AUTH_URL  when set, /api/auth/*, /api/users* and /api/agents go to this real auth
+//                  service, and the in-memory tickets trust its tokens' claims (unverified)
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { randomUUID, randomBytes } from 'node:crypto';
@@ -14,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const PORT = Number(process.env.MOCK_PORT ?? 8089);
 const MAX_UPLOAD = 10 * 1024 * 1024;
+const AUTH_URL = process.env.MOCK_AUTH_URL?.replace(/\/+$/, '');
 
 /** @type {Map<string, any>} */ const users = new Map();
 /** @type {Map<string, string>} */ const access = new Map();
@@ -94,6 +97,21 @@ const server = createServer(async (req, res) => {
     }
   }
   const raw = await body(req);
+  if (AUTH_URL && /^\/api\/(auth\/|users|agents)/.test(p)) {
+    /** @type {Record<string, string>} */
+    const headers = {};
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
+    const upstream = await fetch(`${AUTH_URL}${req.url}`, { method: m, headers, body: raw.length ? raw : undefined, redirect: 'manual' });
+    /** @type {Record<string, string | string[]>} */
+    const out = {};
+    upstream.headers.forEach((v, k) => {
+      if (k !== 'set-cookie' && k !== 'content-encoding' && k !== 'content-length' && k !== 'transfer-encoding') out[k] = v;
+    });
+    const cookies = upstream.headers.getSetCookie();
+    if (cookies.length) out['set-cookie'] = cookies;
+    res.writeHead(upstream.status, out);
+    return res.end(Buffer.from(await upstream.arrayBuffer()));
+  }
   const json = () => (raw.length ? JSON.parse(raw.toString()) : {});
   const cookie = /docket_refresh=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
 
@@ -120,7 +138,15 @@ const server = createServer(async (req, res) => {
     return send(res, 200, out, { 'Set-Cookie': c });
   }
   const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-  const me = token ? users.get(access.get(token) ?? '') : undefined;
+  let me = token ? users.get(access.get(token) ?? '') : undefined;
+  if (!me && token && AUTH_URL) {
+    try {
+      const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString());
+      if (claims.exp * 1000 > Date.now()) me = { id: claims.sub, role: claims.role };
+    } catch {
+      me = undefined;
+    }
+  }
   if (!me) return fail(res, 401, 'Sign in first.');
   const staff = me.role !== 'requester';
 
