@@ -2,7 +2,7 @@
 import { useInfiniteQuery, useQuery, keepPreviousData } from '@tanstack/react-query';
 import { useApi, useSession } from './context';
 import { unwrap } from './client';
-import type { TicketQuery } from './schema';
+import type { paths, TicketQuery } from './schema';
 
 export const keys = {
   tickets: (query: TicketQuery) => ['tickets', query] as const,
@@ -84,13 +84,21 @@ export function useAttachments(id: string, enabled = true) {
   });
 }
 
-export function useUsers() {
+export type UserQuery = NonNullable<paths['/api/users']['get']['parameters']['query']>;
+
+export function useUsers(filter: Pick<UserQuery, 'q' | 'role'> = {}) {
   const { client } = useApi();
   return useInfiniteQuery({
-    queryKey: keys.users,
+    queryKey: [...keys.users, 'list', filter],
     initialPageParam: undefined as string | undefined,
+    placeholderData: keepPreviousData,
     queryFn: async ({ pageParam, signal }) =>
-      unwrap(await client.GET('/api/users', { params: { query: { limit: 50, cursor: pageParam } }, signal })),
+      unwrap(
+        await client.GET('/api/users', {
+          params: { query: { ...filter, limit: 50, cursor: pageParam } },
+          signal,
+        }),
+      ),
     getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
 }

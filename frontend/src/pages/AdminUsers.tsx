@@ -1,5 +1,5 @@
 //! Admin: everyone with an account, their role, and whether they may sign in.
-import { useState } from 'react';
+import { useId, useState, type FormEvent } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useApi, useCurrentUser } from '../api/context';
 import { unwrap } from '../api/client';
@@ -14,7 +14,16 @@ const ROLE_LABELS: Record<Role, string> = { requester: 'Requester', agent: 'Agen
 
 export function AdminUsersPage() {
   useTitle('Users');
-  const users = useUsers();
+  const [q, setQ] = useState('');
+  const [search, setSearch] = useState('');
+  const [role, setRole] = useState<Role | ''>('');
+  const users = useUsers({ ...(search ? { q: search } : {}), ...(role ? { role } : {}) });
+  const searchId = useId();
+  const roleId = useId();
+  const onSearch = (event: FormEvent) => {
+    event.preventDefault();
+    setSearch(q.trim());
+  };
   const list = users.data?.pages.flatMap((p) => p.items) ?? [];
   return (
     <section className="page" aria-labelledby="users-title">
@@ -26,12 +35,37 @@ export function AdminUsersPage() {
       <p className="muted">
         Change what people can do. Agents work tickets; admins also manage users. Deactivated people cannot sign in.
       </p>
+      <div className="filters" role="search" aria-label="Find users">
+        <form className="searchbox" onSubmit={onSearch}>
+          <label htmlFor={searchId} className="visually-hidden">
+            Search users
+          </label>
+          <input id={searchId} type="search" placeholder="Name or email" value={q} onChange={(e) => {
+            setQ(e.target.value);
+            if (e.target.value === '') setSearch('');
+          }} />
+          <button type="submit" className="button">
+            Search
+          </button>
+        </form>
+        <div className="filter">
+          <label htmlFor={roleId}>Role</label>
+          <select id={roleId} value={role} onChange={(e) => setRole(e.target.value as Role | '')}>
+            <option value="">Any role</option>
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {ROLE_LABELS[r]}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
       {users.isPending ? (
         <Loading label="Loading users…" />
       ) : users.error ? (
         <ErrorMessage error={users.error} />
       ) : list.length === 0 ? (
-        <EmptyState title="No users yet." />
+        <EmptyState title={search || role ? 'No users match.' : 'No users yet.'} />
       ) : (
         <div className="table-wrap">
           <table className="users">
