@@ -97,6 +97,7 @@ const server = createServer(async (req, res) => {
     }
   }
   const raw = await body(req);
+  if (process.env.MOCK_LOG) console.log(`${m} ${req.url}`);
   if (AUTH_URL && /^\/api\/(auth\/|users|agents)/.test(p)) {
     /** @type {Record<string, string>} */
     const headers = {};

@@ -73,7 +73,19 @@ export class Session {
     return this.refreshing;
   }
 
-  private async doRefresh(): Promise<boolean> {
+  /**
+   * Tabs share the cookie, so two tabs refreshing at once would present the same token
+   * twice, and the second use revokes the whole session. A Web Lock (where the browser has
+   * them) makes tabs take turns; the later one then sends the already-rotated cookie.
+   */
+  private doRefresh(): Promise<boolean> {
+    const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+    // request() resolves with the callback's promise, which `then` flattens.
+    if (locks?.request) return locks.request('docket-refresh', () => this.refreshRequest()).then((ok) => ok);
+    return this.refreshRequest();
+  }
+
+  private async refreshRequest(): Promise<boolean> {
     try {
       const response = await this.rawFetch(
         new Request(`${this.baseUrl}/api/auth/refresh`, {
