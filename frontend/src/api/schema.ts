@@ -26,8 +26,10 @@ export type Assignee = AuthSchemas['Assignee'];
 export type Ticket = TicketSchemas['Ticket'];
 export type TicketStatus = Ticket['status'];
 export type Priority = Ticket['priority'];
-export type NewTicket = TicketSchemas['NewTicket'];
-export type TicketPatch = TicketSchemas['TicketPatch'];
+/** Request bodies are named by their path, not their schema, which services may name freely. */
+type JsonBody<Op> = Op extends { requestBody?: { content: infer C } } ? C[keyof C] : never;
+export type NewTicket = JsonBody<TicketPaths['/api/tickets']['post']>;
+export type TicketPatch = JsonBody<TicketPaths['/api/tickets/{id}']['patch']>;
 export type Comment = TicketSchemas['Comment'];
 export type TicketEvent = TicketSchemas['Event'];
 

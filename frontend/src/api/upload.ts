@@ -7,8 +7,9 @@ import type { Session } from './session';
 import { apiError, ApiError } from './problem';
 
 type UploadPath = paths['/api/tickets/{id}/attachments']['post'];
-/** What the service answers: a bare array of what it stored. */
-export type UploadResult = UploadPath['responses'][201]['content']['application/json'];
+type Created = UploadPath['responses'][201]['content'];
+/** What the service answers: a bare array of what it stored (whatever the JSON media type's parameters). */
+export type UploadResult = Created[keyof Created];
 
 export interface UploadOptions {
   baseUrl: string;

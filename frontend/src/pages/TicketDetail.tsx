@@ -19,6 +19,13 @@ import { useUploads } from '../lib/useUploads';
 
 type NameOf = (id: string | null | undefined) => string;
 
+/**
+ * `assignee_id: null` unassigns (ARCHITECTURE.md). The tickets document may describe the
+ * field as a plain string (poem-openapi's MaybeUndefined does not mark it nullable), so the
+ * generated type cannot always say so; this is the one place that sends the null anyway.
+ */
+const UNASSIGN = null as unknown as NonNullable<TicketPatch['assignee_id']>;
+
 export function TicketDetailPage() {
   const { id = '' } = useParams();
   const me = useCurrentUser();
@@ -171,7 +178,7 @@ function TicketControls({ ticket, me }: { ticket: Ticket; me: User }) {
               ))}
             </select>
           </div>
-          <AssigneeControl ticket={ticket} me={me} disabled={patch.isPending} onAssign={(id) => patch.mutate({ assignee_id: id })} />
+          <AssigneeControl ticket={ticket} me={me} disabled={patch.isPending} onAssign={(id) => patch.mutate({ assignee_id: id ?? UNASSIGN })} />
         </div>
       ) : (
         <dl className="facts">
