@@ -16,7 +16,8 @@ export function AppShell() {
       first.current = false;
       return;
     }
-    const heading = document.querySelector<HTMLElement>('main h1');
+    // The new page's heading, or the main region while the page is still loading.
+    const heading = document.querySelector<HTMLElement>('main h1') ?? document.querySelector<HTMLElement>('main');
     if (heading) {
       if (!heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
       heading.focus({ preventScroll: false });
