@@ -2,12 +2,12 @@
 //! (Enter/Space/ArrowDown open it, arrows move, Escape closes and returns focus).
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
 import { useNavigate } from 'react-router';
-import { useCurrentUser } from '../api/context';
+import { useSession } from '../api/context';
 import { initials } from '../lib/format';
 import { useSignOut } from '../session/useSignOut';
 
 export function UserMenu() {
-  const user = useCurrentUser();
+  const { user } = useSession();
   const [open, setOpen] = useState(false);
   const buttonRef = useRef<HTMLButtonElement>(null);
   const menuRef = useRef<HTMLDivElement>(null);
@@ -50,6 +50,7 @@ export function UserMenu() {
     }
   };
 
+  if (!user) return null;
   return (
     <div className="user-menu">
       <button
