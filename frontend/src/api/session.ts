@@ -122,7 +122,7 @@ export class Session {
     const retry = input.clone();
     const usedToken = this.token;
     const first = await this.send(input, usedToken);
-    if (first.status !== 401 || NO_REFRESH.some((p) => new URL(input.url).pathname === p)) {
+    if (first.status !== 401 || NO_REFRESH.some((p) => new URL(input.url).pathname.endsWith(p))) {
       return first;
     }
     if (!(await this.recoverFrom401(usedToken))) return first;
