@@ -9,7 +9,8 @@
 //
 // Requester registers → new ticket with a PNG (progress reaches 100%) → sees it in the list
 // → comments; agent signs in → internal note, status change, assignment; requester again →
-// the note is not there, the status is → downloads the PNG (bytes identical) → signs out.
+// the note is not there, the status is → downloads the PNG (bytes identical) → a text file
+// named .png and an 11 MiB file are refused with readable reasons → signs out.
 // Screenshots of every page go to e2e-artifacts/. Prints the time to first render of the
 // ticket list (navigation start → list on screen, from a performance mark the app sets).
 import { chromium } from 'playwright-core';
@@ -271,6 +272,20 @@ try {
     const got = await readFile(saved);
     if (!got.equals(png)) throw new Error(`downloaded ${got.length} bytes differ from the ${png.length} uploaded`);
     if (download.suggestedFilename() !== name) throw new Error(`saved as ${download.suggestedFilename()}, expected ${name}`);
+  });
+
+  await step('rejected uploads say why (415 allowed types, 413 the size limit)', async () => {
+    const fake = path.join(tmpdir(), `not-an-image-${process.pid}.png`);
+    const big = path.join(tmpdir(), `too-big-${process.pid}.png`);
+    await writeFile(fake, 'plain text wearing a .png name');
+    const bigBytes = Buffer.alloc(10 * 1024 * 1024 + 1);
+    png.copy(bigBytes, 0, 0, 64);
+    await writeFile(big, bigBytes);
+    await page.locator('input[type="file"]').setInputFiles([fake, big]);
+    const rows = page.getByRole('list', { name: 'Files to upload' });
+    await rows.getByRole('listitem').filter({ hasText: path.basename(fake) }).getByText(/file type is not allowed\. Allowed types: JPEG, PNG, GIF, PDF, DOC, DOCX, XLS, XLSX/).waitFor();
+    await rows.getByRole('listitem').filter({ hasText: path.basename(big) }).getByText(/File too large \(limit \d+(\.\d+)? [KMG]iB per file\)/).waitFor({ timeout: 60000 });
+    await screenshot(page, 'upload-errors');
   });
 
   await step('time to first render of the ticket list', async () => {

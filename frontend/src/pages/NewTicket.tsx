@@ -10,6 +10,7 @@ import { unwrap } from '../api/client';
 import { keys } from '../api/queries';
 import type { Priority, Ticket } from '../api/schema';
 import { ErrorMessage } from '../components/Feedback';
+import { ApiError } from '../api/problem';
 import { FileDrop, UploadList } from '../components/FileDrop';
 import { useTitle } from '../lib/useTitle';
 import { PRIORITIES, priorityLabel } from '../lib/format';
@@ -68,6 +69,10 @@ export function NewTicketPage() {
 
   const locked = busy || created !== null;
   const allUploaded = uploads.items.length > 0 && uploads.items.every((i) => i.status === 'done');
+  // Too large, wrong type and the like fail the same way again; only offer a retry that can work.
+  const retryable = uploads.items.some(
+    (i) => i.status === 'failed' && !(i.error instanceof ApiError && i.error.status < 500 && i.error.status !== 429 && i.error.status !== 401),
+  );
 
   return (
     <section className="page narrow" aria-labelledby="new-ticket-title">
@@ -133,18 +138,20 @@ export function NewTicketPage() {
               Your ticket was created, but some files were not uploaded. Remove or retry them, or go on without them.
             </p>
             <div className="actions">
-              <button
-                type="button"
-                className="button"
-                disabled={busy}
-                onClick={() => {
-                  setBusy(true);
-                  setUploadFailed(false);
-                  void finishUploads(created);
-                }}
-              >
-                Retry failed uploads
-              </button>
+              {retryable ? (
+                <button
+                  type="button"
+                  className="button"
+                  disabled={busy}
+                  onClick={() => {
+                    setBusy(true);
+                    setUploadFailed(false);
+                    void finishUploads(created);
+                  }}
+                >
+                  Retry failed uploads
+                </button>
+              ) : null}
               <Link className="button primary" to={`/tickets/${encodeURIComponent(created.id)}`}>
                 Go to the ticket
               </Link>

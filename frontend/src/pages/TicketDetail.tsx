@@ -523,7 +523,9 @@ function describeEvent(event: TicketEvent, nameOf: NameOf): string {
       return `changed priority from ${priorityLabel(text(data.from))} to ${priorityLabel(text(data.to))}`;
     case 'assignee_changed':
       if (data.to == null) return 'unassigned the ticket';
-      return `assigned the ticket to ${nameOf(data.to as string)}`;
+      return nameOf(data.to as string) === 'Support team'
+        ? 'assigned the ticket to a support agent'
+        : `assigned the ticket to ${nameOf(data.to as string)}`;
     case 'updated': {
       const fields = Array.isArray(data.fields) ? (data.fields as string[]) : [];
       return fields.length ? `edited the ${fields.join(' and ')}` : 'edited the ticket';
