@@ -95,9 +95,9 @@ impl Source {
         let values = fetch_secret(&secret_id, self).await?;
         let mut filled = Vec::new();
         for (key, value) in values {
-            if !self.vars.contains_key(&key) {
-                filled.push(key.clone());
-                self.vars.insert(key, value);
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.vars.entry(key) {
+                filled.push(slot.key().clone());
+                slot.insert(value);
             }
         }
         filled.sort();

@@ -48,13 +48,13 @@ impl Db {
         let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
             let path = rest.trim_start_matches("//");
             let file = path.split('?').next().unwrap_or(path);
-            if !file.is_empty() && file != ":memory:" {
-                if let Some(parent) = std::path::Path::new(file).parent()
-                    && !parent.as_os_str().is_empty()
-                {
-                    std::fs::create_dir_all(parent)
-                        .with_context(|| format!("creating the folder for {file}"))?;
-                }
+            if !file.is_empty()
+                && file != ":memory:"
+                && let Some(parent) = std::path::Path::new(file).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating the folder for {file}"))?;
             }
             let url = if url.contains("mode=") {
                 url.to_owned()

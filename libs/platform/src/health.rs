@@ -157,6 +157,12 @@ impl Health {
         )
     }
 
+    /// The deep report as JSON, for a caller that gathers several (the gateway).
+    pub async fn report(&self) -> serde_json::Value {
+        let (_, report) = self.run(false).await;
+        serde_json::to_value(report).unwrap_or_default()
+    }
+
     /// The three routes, to nest at `/health`.
     pub fn routes(self) -> impl Endpoint {
         Route::new()

@@ -11,6 +11,7 @@ pub mod health;
 pub mod middleware;
 pub mod pagination;
 pub mod problem;
+pub mod ratelimit;
 pub mod server;
 pub mod telemetry;
 

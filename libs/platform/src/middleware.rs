@@ -96,6 +96,13 @@ pub fn problem_from_error(err: &poem::Error) -> Problem {
     Problem::for_status(status, detail)
 }
 
+/// The problem response for an error, stamped with the current request id.
+pub fn problem_response(err: &poem::Error) -> Response {
+    let mut problem = problem_from_error(err);
+    problem.request_id = current_request_id().unwrap_or_default();
+    problem.into_response()
+}
+
 /// A ready-made problem carried through poem's error path.
 #[derive(Debug, thiserror::Error)]
 #[error("{}", .0.detail)]

@@ -10,6 +10,9 @@
 //! - [`backend_tests!`] runs each test on both SQLite and Postgres.
 //! - [`assert_problem`]: checks an error answer is problem+json with the right status and id.
 
+// A test kit: a failed set-up step should stop the test loudly, with its message.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::sync::OnceLock;
 
 use sqlx::{Connection as _, Executor as _};

@@ -1,0 +1,137 @@
+//! Security headers and CORS for everything the gateway answers.
+//!
+//! CORS follows the `FRONTEND_URL` allow-list with credentials. An origin not on the list gets
+//! no `Access-Control-Allow-*` headers at all — the request itself still runs (same-origin
+//! requests from the web app also carry `Origin`), but a browser on a foreign origin cannot
+//! read the answer, and a preflight from it is refused.
+
+use std::sync::Arc;
+
+use poem::{
+    Endpoint, IntoResponse, Middleware, Request, Response, Result,
+    http::{HeaderValue, Method, StatusCode, header},
+};
+
+/// For the web app: scripts and styles only from this origin.
+const CSP_APP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; \
+connect-src 'self'; font-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+/// Swagger UI is one page with inline script and styles.
+const CSP_DOCS: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'";
+const ALLOW_HEADERS: &str = "authorization, content-type, if-match, x-request-id";
+const EXPOSE_HEADERS: &str =
+    "x-request-id, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, location";
+
+#[derive(Clone)]
+pub struct SecurityHeaders {
+    pub hsts: bool,
+    pub allowed_origins: Arc<Vec<String>>,
+}
+
+impl<E: Endpoint> Middleware<E> for SecurityHeaders {
+    type Output = SecurityHeadersEndpoint<E>;
+    fn transform(&self, ep: E) -> Self::Output {
+        SecurityHeadersEndpoint {
+            inner: ep,
+            config: self.clone(),
+        }
+    }
+}
+
+pub struct SecurityHeadersEndpoint<E> {
+    inner: E,
+    config: SecurityHeaders,
+}
+
+impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Self::Output> {
+        let origin = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .filter(|o| self.config.allowed_origins.iter().any(|a| a == o))
+            .map(str::to_owned);
+        let is_preflight = req.method() == Method::OPTIONS
+            && req
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        let path = req.uri().path().to_owned();
+
+        let mut resp = if is_preflight {
+            let status = if origin.is_some() {
+                StatusCode::NO_CONTENT
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            Response::builder().status(status).finish()
+        } else {
+            self.inner.call(req).await?.into_response()
+        };
+
+        let h = resp.headers_mut();
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+        if let Some(origin) = origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static(EXPOSE_HEADERS),
+            );
+            if is_preflight {
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    HeaderValue::from_static("GET, POST, PATCH, DELETE, OPTIONS"),
+                );
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    HeaderValue::from_static(ALLOW_HEADERS),
+                );
+                h.insert(
+                    header::ACCESS_CONTROL_MAX_AGE,
+                    HeaderValue::from_static("600"),
+                );
+            }
+        }
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        );
+        h.insert(
+            "cross-origin-opener-policy",
+            HeaderValue::from_static("same-origin"),
+        );
+        h.insert(
+            "permissions-policy",
+            HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+        );
+        let csp = if path.starts_with("/docs") {
+            CSP_DOCS
+        } else {
+            CSP_APP
+        };
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(csp),
+        );
+        if self.config.hsts {
+            h.insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            );
+        }
+        if path.starts_with("/api/") && !h.contains_key(header::CACHE_CONTROL) {
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        Ok(resp)
+    }
+}

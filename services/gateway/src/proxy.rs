@@ -1,0 +1,299 @@
+//! Forwarding `/api/*` to the services, streaming bodies both ways.
+//!
+//! Nothing is buffered: the request body goes from the client's socket to the service as it
+//! arrives, and the answer comes back the same way, so a 50 MiB upload costs the gateway a few
+//! buffers, not 50 MiB. Hop-by-hop headers and `Host` are dropped; `X-Forwarded-For`,
+//! `-Proto` and `-Host` are set, and `X-Request-Id` is forwarded. Only the public paths of the
+//! contract are routed — `/internal/*` never is. A service that cannot be reached is a 502
+//! problem, one that does not answer in time a 504.
+
+use std::{net::IpAddr, time::Duration};
+
+use docket_platform::{
+    ApiError,
+    middleware::{REQUEST_ID_HEADER, current_request_id},
+};
+use futures_util::TryStreamExt as _;
+use poem::{
+    Body, Request, Response,
+    http::{HeaderMap, HeaderName, HeaderValue, Method, header},
+    web::RemoteAddr,
+};
+
+use crate::Settings;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upstream {
+    Auth,
+    Tickets,
+    Attachments,
+}
+
+impl Upstream {
+    pub fn name(self) -> &'static str {
+        match self {
+            Upstream::Auth => "auth",
+            Upstream::Tickets => "tickets",
+            Upstream::Attachments => "attachments",
+        }
+    }
+}
+
+/// Which service owns a public path, if any.
+pub fn route(path: &str) -> Option<Upstream> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // Dot segments (plain or percent-encoded) and encoded slashes could climb out of /api
+    // once the URL is normalised on the way to the service: refuse them outright.
+    let lowered = path.to_ascii_lowercase();
+    if segments.iter().any(|s| *s == "." || *s == "..")
+        || lowered.contains("%2e")
+        || lowered.contains("%2f")
+        || lowered.contains('\\')
+    {
+        return None;
+    }
+    match segments.as_slice() {
+        ["api", "auth", ..] | ["api", "users", ..] | ["api", "agents"] => Some(Upstream::Auth),
+        ["api", "attachments", _, ..] => Some(Upstream::Attachments),
+        ["api", "tickets", _, "attachments", ..] => Some(Upstream::Attachments),
+        ["api", "tickets", ..] => Some(Upstream::Tickets),
+        _ => None,
+    }
+}
+
+/// Headers that describe one connection and must not be forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Headers named in `Connection` are hop-by-hop too.
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(*name);
+    }
+}
+
+/// The client's address: the socket peer, or with `hops` trusted proxies in front, the
+/// `hops`-th entry from the right of `X-Forwarded-For` (a client cannot choose it: entries it
+/// writes itself are further left).
+pub fn client_ip(req: &Request, hops: usize) -> Option<IpAddr> {
+    let peer = match req.remote_addr() {
+        RemoteAddr(poem::Addr::SocketAddr(addr)) => Some(addr.ip()),
+        _ => None,
+    };
+    if hops == 0 {
+        return peer;
+    }
+    let entries: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    entries
+        .len()
+        .checked_sub(hops)
+        .and_then(|i| entries.get(i))
+        .and_then(|s| s.parse().ok())
+        .or(peer)
+}
+
+/// The forwarding client and the services' addresses.
+#[derive(Clone)]
+pub struct Proxy {
+    http: reqwest::Client,
+    settings: Settings,
+}
+
+impl Proxy {
+    pub fn new(settings: Settings) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .unwrap_or_default();
+        Self { http, settings }
+    }
+
+    fn base(&self, upstream: Upstream) -> &str {
+        match upstream {
+            Upstream::Auth => &self.settings.auth_url,
+            Upstream::Tickets => &self.settings.tickets_url,
+            Upstream::Attachments => &self.settings.attachments_url,
+        }
+    }
+
+    /// Forwards `req` to the service that owns its path.
+    pub async fn forward(&self, mut req: Request) -> Result<Response, ApiError> {
+        let upstream =
+            route(req.uri().path()).ok_or_else(|| ApiError::NotFound("No such route.".into()))?;
+        self.forward_to(upstream, &mut req).await
+    }
+
+    pub async fn forward_to(
+        &self,
+        upstream: Upstream,
+        req: &mut Request,
+    ) -> Result<Response, ApiError> {
+        let path_and_query = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let url = format!("{}{}", self.base(upstream), path_and_query);
+        let client_ip = client_ip(req, self.settings.trusted_proxy_hops);
+
+        let mut headers = req.headers().clone();
+        strip_hop_by_hop(&mut headers);
+        let original_host = headers.remove(header::HOST);
+        // What the client claims about earlier hops is kept only through trusted proxies.
+        let prior_xff = if self.settings.trusted_proxy_hops > 0 {
+            headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        } else {
+            None
+        };
+        let proto = if self.settings.trusted_proxy_hops > 0 {
+            headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("http")
+                .to_owned()
+        } else {
+            "http".to_owned()
+        };
+        for name in [
+            "x-forwarded-for",
+            "x-forwarded-proto",
+            "x-forwarded-host",
+            "forwarded",
+        ] {
+            headers.remove(name);
+        }
+        if let Some(ip) = client_ip {
+            let xff = match prior_xff {
+                Some(prior) => format!("{prior}, {ip}"),
+                None => ip.to_string(),
+            };
+            if let Ok(v) = HeaderValue::from_str(&xff) {
+                headers.insert("x-forwarded-for", v);
+            }
+        }
+        if let Ok(v) = HeaderValue::from_str(&proto) {
+            headers.insert("x-forwarded-proto", v);
+        }
+        if let Some(host) = original_host {
+            headers.insert("x-forwarded-host", host);
+        }
+        if let Some(id) = current_request_id().and_then(|id| HeaderValue::from_str(&id).ok()) {
+            headers.insert(REQUEST_ID_HEADER, id);
+        }
+
+        let has_body = !matches!(
+            *req.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::DELETE
+        ) || headers.contains_key(header::CONTENT_LENGTH)
+            || headers.contains_key(header::CONTENT_TYPE);
+        let small = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|len| len <= 1024 * 1024);
+        let timeout = if has_body && !small {
+            self.settings.upload_timeout
+        } else {
+            self.settings.upstream_timeout
+        };
+
+        let mut builder = self
+            .http
+            .request(req.method().clone(), &url)
+            .headers(headers);
+        if has_body {
+            let stream = req.take_body().into_bytes_stream();
+            builder = builder.body(reqwest::Body::wrap_stream(stream));
+        }
+        let answer = tokio::time::timeout(timeout, builder.send()).await;
+        let resp = match answer {
+            Err(_) => {
+                tracing::warn!(service = upstream.name(), "service timed out");
+                return Err(ApiError::GatewayTimeout(format!(
+                    "The {} service did not answer in time.",
+                    upstream.name()
+                )));
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(service = upstream.name(), error = %e, "service unreachable");
+                return Err(if e.is_timeout() {
+                    ApiError::GatewayTimeout(format!(
+                        "The {} service did not answer in time.",
+                        upstream.name()
+                    ))
+                } else {
+                    ApiError::BadGateway(format!("The {} service is unavailable.", upstream.name()))
+                });
+            }
+            Ok(Ok(resp)) => resp,
+        };
+
+        let status = resp.status();
+        let mut out_headers = resp.headers().clone();
+        strip_hop_by_hop(&mut out_headers);
+        let body = Body::from_bytes_stream(resp.bytes_stream().map_err(std::io::Error::other));
+        let mut response = Response::builder().status(status).body(body);
+        *response.headers_mut() = out_headers;
+        Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_paths_go_to_their_service_and_internal_ones_nowhere() {
+        assert_eq!(route("/api/auth/login"), Some(Upstream::Auth));
+        assert_eq!(route("/api/users/123"), Some(Upstream::Auth));
+        assert_eq!(route("/api/agents"), Some(Upstream::Auth));
+        assert_eq!(route("/api/tickets"), Some(Upstream::Tickets));
+        assert_eq!(route("/api/tickets/1/comments"), Some(Upstream::Tickets));
+        assert_eq!(
+            route("/api/tickets/1/attachments"),
+            Some(Upstream::Attachments)
+        );
+        assert_eq!(
+            route("/api/attachments/9/download"),
+            Some(Upstream::Attachments)
+        );
+        assert_eq!(route("/internal/users/1"), None);
+        assert_eq!(route("/api/internal/x"), None);
+        assert_eq!(route("/api"), None);
+        assert_eq!(route("/api/tickets/../../internal/users/1"), None);
+        assert_eq!(route("/api/tickets/%2e%2e/%2E%2E/internal/users/1"), None);
+        assert_eq!(route("/api/tickets/1%2f..%2f..%2finternal"), None);
+    }
+}

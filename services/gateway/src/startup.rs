@@ -1,0 +1,177 @@
+//! Building and running the gateway: the route table and its middleware.
+
+use std::sync::Arc;
+
+use docket_platform::{ApiError, health::Health, middleware::RequestContext, server};
+use poem::{
+    Endpoint, EndpointExt, IntoResponse, Request, Response, Route,
+    endpoint::{StaticFilesEndpoint, make_sync},
+    get, handler,
+    web::{Data, Html, Json},
+};
+use tokio::net::TcpListener;
+
+use docket_platform::ratelimit::{Limiter, LimiterCheck};
+
+use crate::{
+    Settings, docs,
+    headers::SecurityHeaders,
+    limits::Limited,
+    proxy::{Proxy, Upstream},
+};
+
+pub struct Application {
+    listener: TcpListener,
+    port: u16,
+    settings: Settings,
+    limiter: Limiter,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = server::bind(&settings.common.host, settings.common.port).await?;
+        let port = listener.local_addr()?.port();
+        let l = &settings.limits;
+        let limiter = Limiter::new(
+            l.redis_url.as_deref(),
+            &l.prefix,
+            l.redis_timeout,
+            l.on_redis_down,
+        )?;
+        Ok(Self {
+            listener,
+            port,
+            settings,
+            limiter,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(server::shutdown_signal()).await
+    }
+
+    pub async fn run_until(
+        self,
+        signal: impl std::future::Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
+        let drain = self.settings.common.shutdown_drain;
+        tracing::info!(port = self.port, web_dir = %self.settings.web_dir.display(), "gateway listening");
+        server::serve(
+            self.listener,
+            routes(self.settings, self.limiter),
+            signal,
+            drain,
+        )
+        .await
+    }
+}
+
+/// The proxy as a raw endpoint, so it owns the request (and its body stream).
+struct Forward(Proxy);
+
+impl Endpoint for Forward {
+    type Output = Response;
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        Ok(self.0.forward(req).await?)
+    }
+}
+
+/// `/openapi/{name}.json`: the service's own document.
+struct OpenApiDoc(Proxy);
+
+impl Endpoint for OpenApiDoc {
+    type Output = Response;
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let name = req
+            .uri()
+            .path()
+            .trim_start_matches("/openapi/")
+            .trim_end_matches(".json")
+            .to_owned();
+        let upstream = match name.as_str() {
+            "auth" => Upstream::Auth,
+            "tickets" => Upstream::Tickets,
+            "attachments" => Upstream::Attachments,
+            _ => return Err(ApiError::not_found("document").into()),
+        };
+        Ok(self.0.forward_to(upstream, &mut req).await?)
+    }
+}
+
+#[handler]
+async fn health(
+    settings: Data<&Settings>,
+    http: Data<&reqwest::Client>,
+    own: Data<&Arc<Health>>,
+) -> impl IntoResponse {
+    crate::health::aggregate(&settings, &http, &own).await
+}
+
+#[handler]
+fn placeholder() -> Html<&'static str> {
+    Html(concat!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Docket</title></head>",
+        "<body><h1>Docket is running</h1><p>The web app has not been built. Run <code>npm ci &amp;&amp; npm run build</code> ",
+        "in <code>frontend/</code>, or use the README's run command. The API is at <a href=\"/docs\">/docs</a>.</p></body></html>"
+    ))
+}
+
+#[handler]
+fn swagger(html: Data<&Arc<String>>) -> Html<String> {
+    Html(html.as_str().to_owned())
+}
+
+/// The route table.
+pub fn routes(settings: Settings, limiter: Limiter) -> impl Endpoint {
+    let proxy = Proxy::new(settings.clone());
+    let http = reqwest::Client::builder()
+        .connect_timeout(settings.connect_timeout)
+        .build()
+        .unwrap_or_default();
+    let own_health = Health::new("gateway").with_check(LimiterCheck(limiter.clone()));
+    let limited = Limited {
+        inner: Forward(proxy.clone()),
+        limiter,
+        settings: settings.limits.clone(),
+        trusted_proxy_hops: settings.trusted_proxy_hops,
+    };
+    let mut app = Route::new()
+        .nest_no_strip("/api", limited)
+        .at("/openapi/:name", OpenApiDoc(proxy))
+        .at("/docs", get(swagger))
+        .at("/health", get(health))
+        .nest("/health/gateway", own_health.clone().routes())
+        .at(
+            "/health/live",
+            make_sync(|_| Json(serde_json::json!({ "status": "alive" }))),
+        )
+        .at(
+            "/health/ready",
+            make_sync(|_| Json(serde_json::json!({ "status": "ready" }))),
+        );
+    app = if settings.web_dir.join("index.html").is_file() {
+        app.nest(
+            "/",
+            StaticFilesEndpoint::new(&settings.web_dir)
+                .index_file("index.html")
+                .fallback_to_index(),
+        )
+    } else {
+        tracing::warn!(web_dir = %settings.web_dir.display(), "web app not built; serving a placeholder page");
+        app.at("/", get(placeholder))
+    };
+    let security = SecurityHeaders {
+        hsts: settings.hsts,
+        allowed_origins: Arc::new(settings.allowed_origins.clone()),
+    };
+    app.data(Arc::new(docs::swagger_html()))
+        .data(Arc::new(own_health))
+        .data(settings)
+        .data(http)
+        .with(RequestContext)
+        .with(security)
+}

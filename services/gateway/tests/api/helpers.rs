@@ -1,0 +1,134 @@
+//! Spawning the gateway (and what it forwards to) for one test.
+
+use std::time::Duration;
+
+use docket_gateway::{Application, Settings};
+use docket_platform::config::Source;
+use docket_testkit::{Backend, TestDb};
+use poem::{
+    Body, EndpointExt, Route, handler, post,
+    web::{Json, Path},
+};
+use sha2::{Digest, Sha256};
+
+pub struct Gateway {
+    pub base: String,
+    pub http: reqwest::Client,
+    _keep: Vec<Box<dyn std::any::Any + Send>>,
+}
+
+impl Gateway {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// Starts a real auth service on SQLite; returns its URL.
+pub async fn spawn_auth() -> (String, TestDb, tempfile::TempDir) {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let data = tempfile::tempdir().unwrap();
+    let source = Source::from_pairs([
+        ("DATABASE_URL", db.url.as_str()),
+        ("PORT", "0"),
+        ("DATA_DIR", data.path().to_str().unwrap()),
+    ]);
+    let app = docket_auth::Application::build(docket_auth::Settings::from_source(&source).unwrap())
+        .await
+        .unwrap();
+    let url = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    (url, db, data)
+}
+
+/// What a peer saw of a request: byte count, digest, and selected headers.
+#[handler]
+async fn echo(body: Body, req: &poem::Request) -> Json<serde_json::Value> {
+    use futures_util::StreamExt as _;
+    let mut stream = body.into_bytes_stream();
+    let (mut n, mut hasher) = (0u64, Sha256::new());
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.unwrap();
+        n += chunk.len() as u64;
+        hasher.update(&chunk);
+    }
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    Json(serde_json::json!({
+        "bytes": n,
+        "sha256": format!("{:x}", hasher.finalize()),
+        "path": req.uri().to_string(),
+        "x_forwarded_for": header("x-forwarded-for"),
+        "x_request_id": header("x-request-id"),
+        "host": header("host"),
+        "connection_token": header("x-hop"),
+    }))
+}
+
+#[handler]
+async fn slow(Path(ms): Path<u64>) -> &'static str {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    "late"
+}
+
+/// A stand-in tickets service that echoes what it receives (a peer, not the thing under test).
+pub async fn spawn_echo_peer() -> String {
+    let app = Route::new()
+        .at("/api/tickets/echo", post(echo).get(echo))
+        .at("/api/tickets/slow/:ms", poem::get(slow))
+        .at(
+            "/internal/secret",
+            poem::get(poem::endpoint::make_sync(|_| "internal")),
+        )
+        .boxed();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(docket_platform::server::serve(
+        listener,
+        app,
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A port where nothing listens (for now).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A URL where nothing listens.
+pub fn closed_port_url() -> String {
+    format!("http://127.0.0.1:{}", free_port())
+}
+
+pub async fn spawn_gateway(pairs: &[(&str, &str)]) -> Gateway {
+    docket_testkit::init_logs();
+    let (auth_url, db, data) = spawn_auth().await;
+    let tickets = spawn_echo_peer().await;
+    let closed = closed_port_url();
+    let mut source = Source::from_pairs([
+        ("PORT", "0"),
+        ("AUTH_URL", auth_url.as_str()),
+        ("TICKETS_URL", tickets.as_str()),
+        ("ATTACHMENTS_URL", closed.as_str()),
+        ("WEB_DIR", "/nonexistent"),
+    ]);
+    for (k, v) in pairs {
+        source.set(*k, *v);
+    }
+    let app = Application::build(Settings::from_source(&source).unwrap())
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    Gateway {
+        base,
+        http: docket_testkit::http(),
+        _keep: vec![Box::new(db), Box::new(data)],
+    }
+}

@@ -1,0 +1,206 @@
+use serde_json::Value;
+
+use crate::helpers::spawn_gateway;
+
+#[tokio::test]
+async fn cors_answers_only_origins_on_the_allow_list() {
+    let gw = spawn_gateway(&[(
+        "FRONTEND_URL",
+        "https://help.example.com, http://localhost:5173",
+    )])
+    .await;
+    let allowed = gw
+        .http
+        .get(gw.url("/api/tickets/echo"))
+        .header("origin", "https://help.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://help.example.com"
+    );
+    assert_eq!(
+        allowed.headers()["access-control-allow-credentials"],
+        "true"
+    );
+    let foreign = gw
+        .http
+        .get(gw.url("/api/tickets/echo"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        foreign
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    let preflight = gw
+        .http
+        .request(reqwest::Method::OPTIONS, gw.url("/api/tickets"))
+        .header("origin", "http://localhost:5173")
+        .header("access-control-request-method", "PATCH")
+        .header("access-control-request-headers", "if-match, content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    assert!(
+        preflight.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("PATCH")
+    );
+    assert!(
+        preflight.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("if-match")
+    );
+    let refused = gw
+        .http
+        .request(reqwest::Method::OPTIONS, gw.url("/api/tickets"))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "DELETE")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let gw = spawn_gateway(&[("HSTS", "true")]).await;
+    for path in ["/", "/api/nothing", "/docs", "/health/live"] {
+        let resp = gw.http.get(gw.url(path)).send().await.unwrap();
+        let h = resp.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert!(h.contains_key("referrer-policy"), "{path}");
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert!(
+            h["strict-transport-security"]
+                .to_str()
+                .unwrap()
+                .starts_with("max-age="),
+            "{path}"
+        );
+        assert!(h.contains_key("x-request-id"), "{path}");
+    }
+    let plain = spawn_gateway(&[]).await;
+    let resp = plain.http.get(plain.url("/")).send().await.unwrap();
+    assert!(resp.headers().get("strict-transport-security").is_none());
+}
+
+#[tokio::test]
+async fn the_web_app_is_served_with_a_fallback_to_index_for_client_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!doctype html><title>Docket app</title>",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::fs::write(dir.path().join("assets/app.js"), "console.log('hi')").unwrap();
+    let gw = spawn_gateway(&[("WEB_DIR", dir.path().to_str().unwrap())]).await;
+    for path in ["/", "/tickets/123", "/admin/users"] {
+        let resp = gw.http.get(gw.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        assert!(resp.text().await.unwrap().contains("Docket app"), "{path}");
+    }
+    let js = gw.http.get(gw.url("/assets/app.js")).send().await.unwrap();
+    assert!(
+        js.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+    // API paths are never answered by the SPA fallback.
+    let api = gw.http.get(gw.url("/api/nothing")).send().await.unwrap();
+    assert_eq!(api.status(), 404);
+    assert!(
+        api.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/problem+json")
+    );
+}
+
+#[tokio::test]
+async fn docs_offer_every_document_and_documents_come_from_the_services() {
+    let gw = spawn_gateway(&[]).await;
+    let html = gw
+        .http
+        .get(gw.url("/docs"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in ["auth", "tickets", "attachments"] {
+        assert!(html.contains(&format!("/openapi/{name}.json")), "{name}");
+    }
+    let auth: Value = gw
+        .http
+        .get(gw.url("/openapi/auth.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(auth["paths"]["/api/auth/login"].is_object());
+    let unknown = gw
+        .http
+        .get(gw.url("/openapi/nope.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn health_gathers_every_service_and_is_unhealthy_when_one_is_down() {
+    let gw = spawn_gateway(&[]).await;
+    let resp = gw.http.get(gw.url("/health")).send().await.unwrap();
+    assert_eq!(resp.status(), 503);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], "unhealthy");
+    let checks = body["checks"].as_array().unwrap();
+    let by_name = |n: &str| checks.iter().find(|c| c["name"] == n).unwrap().clone();
+    assert_eq!(by_name("auth")["status"], "healthy");
+    assert_eq!(by_name("attachments")["status"], "unhealthy");
+    assert_eq!(
+        gw.http
+            .get(gw.url("/health/live"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        gw.http
+            .get(gw.url("/health/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
