@@ -5,6 +5,7 @@
 //   E2E_BASE_URL        the gateway serving the built app (default http://127.0.0.1:8080)
 //   E2E_AGENT_EMAIL     an agent account created beforehand with `docket-auth create-user`
 //   E2E_AGENT_PASSWORD  its password
+//   E2E_ADMIN_EMAIL, E2E_ADMIN_PASSWORD  optional: an admin, for the users page
 //   CHROMIUM_PATH       default /usr/bin/chromium
 //
 // Requester registers → new ticket with a PNG (progress reaches 100%) → sees it in the list
@@ -25,6 +26,9 @@ const artifacts = path.resolve(here, '..', 'e2e-artifacts');
 const BASE = (process.env.E2E_BASE_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
 const AGENT_EMAIL = process.env.E2E_AGENT_EMAIL;
 const AGENT_PASSWORD = process.env.E2E_AGENT_PASSWORD;
+// Optional: an admin, to also see the users page (role change shown, not made).
+const ADMIN_EMAIL = process.env.E2E_ADMIN_EMAIL;
+const ADMIN_PASSWORD = process.env.E2E_ADMIN_PASSWORD;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FIRST_RENDER_MARK = 'docket:ticket-list-visible';
 const TIMEOUT = Number(process.env.E2E_TIMEOUT_MS ?? 15000);
@@ -245,6 +249,25 @@ try {
     await mainHeading(agent).filter({ hasText: 'Profile' }).waitFor();
     await screenshot(agent, 'profile');
   });
+
+  if (ADMIN_EMAIL && ADMIN_PASSWORD) {
+    await step('admin sees the users page with the requester on it', async () => {
+      const adminContext = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+      adminContext.setDefaultTimeout(TIMEOUT);
+      const admin = await adminContext.newPage();
+      await admin.goto(`${BASE}/signin`);
+      await admin.getByLabel('Email').fill(ADMIN_EMAIL);
+      await admin.getByLabel('Password').fill(ADMIN_PASSWORD);
+      await admin.getByRole('button', { name: 'Sign in' }).click();
+      await admin.waitForURL(`${BASE}/tickets`);
+      await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+      await admin.getByLabel('Search users').fill(requester.email);
+      await admin.getByLabel('Search users').press('Enter');
+      await admin.getByLabel(`Role for ${requester.name}`).waitFor();
+      await screenshot(admin, 'admin-users');
+      await adminContext.close();
+    });
+  }
 
   await step('requester: the note is not visible, the new status is', async () => {
     /** @type {string[]} */
