@@ -1,0 +1,173 @@
+//! Opening a ticket, with attachments. The ticket is created first, then each file is
+//! uploaded to it with its own progress bar. If a file fails (too large, wrong type, rate
+//! limited) the ticket still exists: the page says which file failed and why, and offers
+//! to retry or go on to the ticket.
+import { useState, type FormEvent } from 'react';
+import { Link, useNavigate } from 'react-router';
+import { useQueryClient } from '@tanstack/react-query';
+import { useApi } from '../api/context';
+import { unwrap } from '../api/client';
+import { keys } from '../api/queries';
+import type { Priority, Ticket } from '../api/schema';
+import { ErrorMessage } from '../components/Feedback';
+import { ApiError } from '../api/problem';
+import { FileDrop, UploadList } from '../components/FileDrop';
+import { useTitle } from '../lib/useTitle';
+import { PRIORITIES, priorityLabel } from '../lib/format';
+import { useUploads } from '../lib/useUploads';
+
+const MAX_SUBJECT = 200;
+const MAX_DESCRIPTION = 20_000;
+/** How long finished uploads stay on screen at 100% before the ticket opens. */
+export const DONE_PAUSE_MS = 600;
+
+export function NewTicketPage() {
+  useTitle('New ticket');
+  const { client } = useApi();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const uploads = useUploads();
+  const [subject, setSubject] = useState('');
+  const [description, setDescription] = useState('');
+  const [priority, setPriority] = useState<Priority>('normal');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [created, setCreated] = useState<Ticket | null>(null);
+  const [uploadFailed, setUploadFailed] = useState(false);
+
+  const finishUploads = async (ticket: Ticket) => {
+    const { failed } = await uploads.uploadAll(ticket.id);
+    void queryClient.invalidateQueries({ queryKey: keys.attachments(ticket.id) });
+    if (failed === 0) {
+      if (uploads.items.length > 0) await new Promise((resolve) => setTimeout(resolve, DONE_PAUSE_MS));
+      navigate(`/tickets/${encodeURIComponent(ticket.id)}`, { state: { created: true } });
+    } else {
+      setUploadFailed(true);
+      setBusy(false);
+    }
+  };
+
+  const onSubmit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (created) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const ticket = unwrap(
+        await client.POST('/api/tickets', {
+          body: { subject: subject.trim(), description, priority },
+        }),
+      );
+      setCreated(ticket);
+      void queryClient.invalidateQueries({ queryKey: keys.allTickets });
+      await finishUploads(ticket);
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
+
+  const locked = busy || created !== null;
+  const allUploaded = uploads.items.length > 0 && uploads.items.every((i) => i.status === 'done');
+  // Too large, wrong type and the like fail the same way again; only offer a retry that can work.
+  const retryable = uploads.items.some(
+    (i) => i.status === 'failed' && !(i.error instanceof ApiError && i.error.status < 500 && i.error.status !== 429 && i.error.status !== 401),
+  );
+
+  return (
+    <section className="page narrow" aria-labelledby="new-ticket-title">
+      <div className="page-header">
+        <h1 id="new-ticket-title" tabIndex={-1}>
+          New ticket
+        </h1>
+      </div>
+      <form className="card form" onSubmit={onSubmit} noValidate aria-busy={busy}>
+        <div className="field">
+          <label htmlFor="ticket-subject">Subject</label>
+          <input
+            id="ticket-subject"
+            required
+            maxLength={MAX_SUBJECT}
+            value={subject}
+            disabled={locked}
+            onChange={(e) => setSubject(e.target.value)}
+            placeholder="A short summary of the problem"
+          />
+        </div>
+        <div className="field">
+          <label htmlFor="ticket-description">Description</label>
+          <textarea
+            id="ticket-description"
+            rows={7}
+            maxLength={MAX_DESCRIPTION}
+            value={description}
+            disabled={locked}
+            onChange={(e) => setDescription(e.target.value)}
+            placeholder="What happened, what you expected, and anything that helps us reproduce it"
+          />
+        </div>
+        <div className="field field-inline">
+          <label htmlFor="ticket-priority">Priority</label>
+          <select
+            id="ticket-priority"
+            value={priority}
+            disabled={locked}
+            onChange={(e) => setPriority(e.target.value as Priority)}
+          >
+            {PRIORITIES.map((p) => (
+              <option key={p} value={p}>
+                {priorityLabel(p)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <fieldset className="field">
+          <legend>Attachments</legend>
+          <FileDrop onFiles={uploads.add} disabled={busy} />
+          {uploads.notice ? (
+            <p className="hint hint-error" role="status">
+              {uploads.notice}
+            </p>
+          ) : null}
+          <UploadList items={uploads.items} onRemove={busy ? undefined : uploads.remove} />
+        </fieldset>
+        <ErrorMessage error={error} />
+        {created && uploadFailed ? (
+          <div className="notice notice-warning" role="status">
+            <p>
+              Your ticket was created, but some files were not uploaded. Remove or retry them, or go on without them.
+            </p>
+            <div className="actions">
+              {retryable ? (
+                <button
+                  type="button"
+                  className="button"
+                  disabled={busy}
+                  onClick={() => {
+                    setBusy(true);
+                    setUploadFailed(false);
+                    void finishUploads(created);
+                  }}
+                >
+                  Retry failed uploads
+                </button>
+              ) : null}
+              <Link className="button primary" to={`/tickets/${encodeURIComponent(created.id)}`}>
+                Go to the ticket
+              </Link>
+            </div>
+          </div>
+        ) : (
+          <div className="actions">
+            <Link to="/tickets" className="button ghost">
+              Cancel
+            </Link>
+            <button type="submit" className="button primary" disabled={locked || !subject.trim()}>
+              {busy ? (created ? (allUploaded ? 'Opening the ticket…' : 'Uploading files…') : 'Creating…') : 'Create ticket'}
+            </button>
+          </div>
+        )}
+      </form>
+    </section>
+  );
+}

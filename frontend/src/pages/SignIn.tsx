@@ -1,0 +1,89 @@
+import { useState, type FormEvent } from 'react';
+import { Link, useLocation, useNavigate, useSearchParams } from 'react-router';
+import { useApi, useSession } from '../api/context';
+import { unwrap } from '../api/client';
+import { ErrorMessage } from '../components/Feedback';
+import { useTitle } from '../lib/useTitle';
+
+function safeNext(next: string | null): string {
+  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/tickets';
+}
+
+export function SignInPage() {
+  useTitle('Sign in');
+  const { client, session } = useApi();
+  const navigate = useNavigate();
+  const [params] = useSearchParams();
+  const location = useLocation();
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const { reason } = useSession();
+
+  const onSubmit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const auth = unwrap(await client.POST('/api/auth/login', { body: { email, password } }));
+      session.signedIn(auth);
+      navigate(safeNext(params.get('next')), { replace: true });
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="auth-page">
+      <form className="card auth-card" onSubmit={onSubmit} aria-labelledby="signin-title" noValidate>
+        <h1 id="signin-title" tabIndex={-1}>
+          Sign in to Docket
+        </h1>
+        {reason === 'signed-out' ? (
+          <p className="notice" role="status">
+            You have signed out.
+          </p>
+        ) : reason === 'expired' ? (
+          <p className="notice notice-warning" role="status">
+            Your session has ended. Please sign in again.
+          </p>
+        ) : null}
+        <div className="field">
+          <label htmlFor="signin-email">Email</label>
+          <input
+            id="signin-email"
+            type="email"
+            autoComplete="username"
+            required
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            aria-invalid={error ? true : undefined}
+            aria-describedby={error ? 'signin-error' : undefined}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor="signin-password">Password</label>
+          <input
+            id="signin-password"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            aria-invalid={error ? true : undefined}
+            aria-describedby={error ? 'signin-error' : undefined}
+          />
+        </div>
+        <ErrorMessage error={error} id="signin-error" />
+        <button type="submit" className="button primary wide" disabled={busy || !email || !password}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+        <p className="auth-switch">
+          New here? <Link to={`/register${location.search}`}>Create an account</Link>
+        </p>
+      </form>
+    </div>
+  );
+}
