@@ -43,8 +43,12 @@ async fn sink(body: Body) -> String {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let mib: usize = std::env::var("STREAM_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
-    let binary = std::env::var("GATEWAY_BIN").unwrap_or_else(|_| "target/release/docket-gateway".into());
+    let mib: usize = std::env::var("STREAM_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let binary =
+        std::env::var("GATEWAY_BIN").unwrap_or_else(|_| "target/release/docket-gateway".into());
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let upstream = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
@@ -55,7 +59,9 @@ async fn main() -> anyhow::Result<()> {
         Duration::from_secs(1),
     ));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let mut child = Command::new(&binary)
         .env("PORT", port.to_string())
         .env("ATTACHMENTS_URL", &upstream)
@@ -88,7 +94,9 @@ async fn main() -> anyhow::Result<()> {
 
     const CHUNK: usize = 64 * 1024;
     let chunks = mib * 1024 * 1024 / CHUNK;
-    let body = futures_util::stream::iter((0..chunks).map(|i| Ok::<_, std::io::Error>(vec![(i % 251) as u8; CHUNK])));
+    let body = futures_util::stream::iter(
+        (0..chunks).map(|i| Ok::<_, std::io::Error>(vec![(i % 251) as u8; CHUNK])),
+    );
     let started = Instant::now();
     let resp = http
         .post(format!("{base}/api/tickets/bench/attachments"))
@@ -105,13 +113,27 @@ async fn main() -> anyhow::Result<()> {
     let _ = child.wait();
 
     let sent = (chunks * CHUNK) as u64;
-    anyhow::ensure!(received == sent, "the service received {received} of {sent} bytes");
+    anyhow::ensure!(
+        received == sent,
+        "the service received {received} of {sent} bytes"
+    );
     let peak = peak.load(Ordering::Relaxed);
     println!("gateway streaming {mib} MiB (chunked) through to a service:");
     println!("  bytes delivered      {received}");
-    println!("  time                 {:.2} s ({:.0} MiB/s)", elapsed.as_secs_f64(), mib as f64 / elapsed.as_secs_f64());
+    println!(
+        "  time                 {:.2} s ({:.0} MiB/s)",
+        elapsed.as_secs_f64(),
+        mib as f64 / elapsed.as_secs_f64()
+    );
     println!("  gateway RSS baseline {:.1} MiB", baseline as f64 / 1024.0);
-    println!("  gateway RSS peak     {:.1} MiB (sampled every 5 ms; VmHWM {:.1} MiB)", peak as f64 / 1024.0, hwm as f64 / 1024.0);
-    println!("  growth while streaming {:.1} MiB for a {mib} MiB body", (peak.saturating_sub(baseline)) as f64 / 1024.0);
+    println!(
+        "  gateway RSS peak     {:.1} MiB (sampled every 5 ms; VmHWM {:.1} MiB)",
+        peak as f64 / 1024.0,
+        hwm as f64 / 1024.0
+    );
+    println!(
+        "  growth while streaming {:.1} MiB for a {mib} MiB body",
+        (peak.saturating_sub(baseline)) as f64 / 1024.0
+    );
     Ok(())
 }

@@ -24,6 +24,8 @@ pub struct Settings {
     /// Proxies in front of the gateway whose `X-Forwarded-For` entries are trusted.
     pub trusted_proxy_hops: usize,
     pub limits: crate::limits::LimitSettings,
+    /// Extra `connect-src` sources for the web app (the attachments bucket's origin on S3).
+    pub csp_connect_src: Vec<String>,
 }
 
 impl Settings {
@@ -52,6 +54,19 @@ impl Settings {
             upload_timeout: source.millis("UPLOAD_TIMEOUT_MS", 300_000)?,
             trusted_proxy_hops: source.parse("TRUSTED_PROXY_HOPS", 0)?,
             limits: crate::limits::LimitSettings::from_source(source)?,
+            csp_connect_src: {
+                let list = source.list("CSP_CONNECT_SRC");
+                if let Some(bad) = list
+                    .iter()
+                    .find(|s| s.contains([';', '\'', '"']) || s.chars().any(char::is_whitespace))
+                {
+                    return Err(ConfigError::new(
+                        "CSP_CONNECT_SRC",
+                        format!("{bad:?} is not a CSP source"),
+                    ));
+                }
+                list
+            },
         })
     }
 }

@@ -12,9 +12,15 @@ use poem::{
     http::{HeaderValue, Method, StatusCode, header},
 };
 
-/// For the web app: scripts and styles only from this origin.
-const CSP_APP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; \
-connect-src 'self'; font-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+/// For the web app: scripts and styles only from this origin; `connect_src` adds where the
+/// app may also fetch from (the S3 bucket that presigned downloads redirect to).
+pub fn app_csp(connect_src: &[String]) -> String {
+    let extra: String = connect_src.iter().map(|s| format!(" {s}")).collect();
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; \
+connect-src 'self'{extra}; font-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    )
+}
 /// Swagger UI is one page with inline script and styles.
 const CSP_DOCS: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
 img-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'";
@@ -26,6 +32,7 @@ const EXPOSE_HEADERS: &str =
 pub struct SecurityHeaders {
     pub hsts: bool,
     pub allowed_origins: Arc<Vec<String>>,
+    pub app_csp: HeaderValue,
 }
 
 impl<E: Endpoint> Middleware<E> for SecurityHeaders {
@@ -115,14 +122,11 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
             HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
         );
         let csp = if path.starts_with("/docs") {
-            CSP_DOCS
+            HeaderValue::from_static(CSP_DOCS)
         } else {
-            CSP_APP
+            self.config.app_csp.clone()
         };
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(csp),
-        );
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
         if self.config.hsts {
             h.insert(
                 header::STRICT_TRANSPORT_SECURITY,

@@ -167,6 +167,10 @@ pub fn routes(settings: Settings, limiter: Limiter) -> impl Endpoint {
     let security = SecurityHeaders {
         hsts: settings.hsts,
         allowed_origins: Arc::new(settings.allowed_origins.clone()),
+        app_csp: poem::http::HeaderValue::from_str(&crate::headers::app_csp(
+            &settings.csp_connect_src,
+        ))
+        .unwrap_or_else(|_| poem::http::HeaderValue::from_static("default-src 'self'")),
     };
     app.data(Arc::new(docs::swagger_html()))
         .data(Arc::new(own_health))

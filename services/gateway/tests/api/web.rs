@@ -78,7 +78,14 @@ async fn cors_answers_only_origins_on_the_allow_list() {
 
 #[tokio::test]
 async fn every_answer_carries_the_security_headers() {
-    let gw = spawn_gateway(&[("HSTS", "true")]).await;
+    let gw = spawn_gateway(&[
+        ("HSTS", "true"),
+        (
+            "CSP_CONNECT_SRC",
+            "https://docket-files.s3.us-east-1.amazonaws.com",
+        ),
+    ])
+    .await;
     for path in ["/", "/api/nothing", "/docs", "/health/live"] {
         let resp = gw.http.get(gw.url(path)).send().await.unwrap();
         let h = resp.headers();
@@ -101,6 +108,13 @@ async fn every_answer_carries_the_security_headers() {
         );
         assert!(h.contains_key("x-request-id"), "{path}");
     }
+    let app = gw.http.get(gw.url("/")).send().await.unwrap();
+    let csp = app.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("connect-src 'self' https://docket-files.s3.us-east-1.amazonaws.com;"),
+        "{csp}"
+    );
+    assert!(csp.contains("script-src 'self';"), "{csp}");
     let plain = spawn_gateway(&[]).await;
     let resp = plain.http.get(plain.url("/")).send().await.unwrap();
     assert!(resp.headers().get("strict-transport-security").is_none());
