@@ -1,0 +1,100 @@
+//! Comments and internal notes on a ticket.
+
+use docket_platform::{
+    ApiResult,
+    auth::BearerAuth,
+    pagination::{self, Cursor},
+};
+use poem::web::Data;
+use poem_openapi::{
+    ApiResponse, Object, OpenApi, Tags,
+    param::{Path, Query},
+    payload::Json,
+};
+
+use super::{AppState, Comment, JsonBody, visible_ticket};
+use crate::{domain::CommentBody, repo::comments as repo};
+
+#[derive(Tags)]
+enum Tag {
+    /// Comments
+    Comments,
+}
+
+#[derive(Debug, Object)]
+pub struct NewComment {
+    /// 1–20 000 characters.
+    pub body: String,
+    /// An internal note, seen by agents and admins only (agents and admins may post one).
+    #[oai(default)]
+    pub internal: bool,
+}
+
+#[derive(Object)]
+pub struct CommentPage {
+    pub items: Vec<Comment>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum CreatedComment {
+    #[oai(status = 201)]
+    Created(Json<Comment>),
+}
+
+pub struct CommentsApi;
+
+#[OpenApi(tag = "Tag::Comments")]
+impl CommentsApi {
+    /// Comment on a ticket the caller can read; `internal: true` only for agents and admins.
+    #[oai(path = "/api/tickets/:id/comments", method = "post")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<String>,
+        body: JsonBody<NewComment>,
+    ) -> ApiResult<CreatedComment> {
+        let (ticket, access) = visible_ticket(&state, &auth.0, &id.0).await?;
+        let body = body.into_inner()?;
+        access.may_comment(body.internal)?;
+        let text =
+            CommentBody::parse(&body.body).map_err(docket_platform::ApiError::Unprocessable)?;
+        let row = repo::insert(&state.db.pool, ticket.id, auth.0.id, &text, body.internal).await?;
+        Ok(CreatedComment::Created(Json(row.into())))
+    }
+
+    /// The conversation, oldest first. Internal notes are left out for requesters.
+    #[oai(path = "/api/tickets/:id/comments", method = "get")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<String>,
+        /// 1–100, default 20.
+        limit: Query<Option<i64>>,
+        /// From the previous page's `next_cursor`.
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<CommentPage>> {
+        let (ticket, access) = visible_ticket(&state, &auth.0, &id.0).await?;
+        let limit = pagination::limit(limit.0)?;
+        let after = Cursor::parse_opt(cursor.0.as_deref())?;
+        let rows = repo::list(
+            &state.db.pool,
+            ticket.id,
+            access.sees_internal(),
+            after.as_ref(),
+            limit,
+        )
+        .await?;
+        let (rows, next_cursor) = pagination::page(rows, limit, |c| Cursor {
+            at: c.created_at,
+            id: c.id.to_string(),
+        });
+        Ok(Json(CommentPage {
+            items: rows.into_iter().map(Comment::from).collect(),
+            next_cursor,
+        }))
+    }
+}

@@ -1,0 +1,68 @@
+//! A ticket's history.
+
+use docket_platform::{
+    ApiResult,
+    auth::BearerAuth,
+    pagination::{self, Cursor},
+};
+use poem::web::Data;
+use poem_openapi::{
+    Object, OpenApi, Tags,
+    param::{Path, Query},
+    payload::Json,
+};
+
+use super::{AppState, Event, visible_ticket};
+use crate::repo::events as repo;
+
+#[derive(Tags)]
+enum Tag {
+    /// History
+    Events,
+}
+
+#[derive(Object)]
+pub struct EventPage {
+    pub items: Vec<Event>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+pub struct EventsApi;
+
+#[OpenApi(tag = "Tag::Events")]
+impl EventsApi {
+    /// The history, oldest first: creation, field changes, comments, attachments. Events
+    /// about internal notes are left out for requesters.
+    #[oai(path = "/api/tickets/:id/events", method = "get")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<String>,
+        /// 1–100, default 20.
+        limit: Query<Option<i64>>,
+        /// From the previous page's `next_cursor`.
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<EventPage>> {
+        let (ticket, access) = visible_ticket(&state, &auth.0, &id.0).await?;
+        let limit = pagination::limit(limit.0)?;
+        let after = Cursor::parse_opt(cursor.0.as_deref())?;
+        let rows = repo::list(
+            &state.db.pool,
+            ticket.id,
+            access.sees_internal(),
+            after.as_ref(),
+            limit,
+        )
+        .await?;
+        let (rows, next_cursor) = pagination::page(rows, limit, |e| Cursor {
+            at: e.created_at,
+            id: e.id.to_string(),
+        });
+        Ok(Json(EventPage {
+            items: rows.into_iter().map(Event::from).collect(),
+            next_cursor,
+        }))
+    }
+}

@@ -1,0 +1,109 @@
+//! Comments and internal notes.
+
+use docket_platform::{db::now_ms, pagination::Cursor};
+use serde_json::json;
+use sqlx::{AnyPool, Row, any::AnyRow};
+use uuid::Uuid;
+
+use super::{Arg, Args, events, query_with, uuid_col};
+use crate::domain::{CommentBody, EventKind};
+
+#[derive(Debug, Clone)]
+pub struct CommentRow {
+    pub id: Uuid,
+    pub ticket_id: Uuid,
+    pub author_id: Uuid,
+    pub body: String,
+    pub internal: bool,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, ticket_id, author_id, body, internal, created_at";
+
+fn from_row(row: &AnyRow) -> Result<CommentRow, sqlx::Error> {
+    Ok(CommentRow {
+        id: uuid_col(row, "id")?,
+        ticket_id: uuid_col(row, "ticket_id")?,
+        author_id: uuid_col(row, "author_id")?,
+        body: row.try_get("body")?,
+        internal: row.try_get::<i64, _>("internal")? != 0,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Adds a comment and its `comment_added` event in one transaction.
+#[tracing::instrument(skip(pool, body))]
+pub async fn insert(
+    pool: &AnyPool,
+    ticket_id: Uuid,
+    author_id: Uuid,
+    body: &CommentBody,
+    internal: bool,
+) -> Result<CommentRow, sqlx::Error> {
+    let now = now_ms();
+    let id = Uuid::now_v7();
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO comments (id, ticket_id, author_id, body, internal, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id.to_string())
+    .bind(ticket_id.to_string())
+    .bind(author_id.to_string())
+    .bind(body.as_str())
+    .bind(i64::from(internal))
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    events::insert(
+        &mut tx,
+        events::NewEvent {
+            ticket_id,
+            actor_id: author_id,
+            kind: EventKind::CommentAdded,
+            data: json!({ "comment_id": id, "internal": internal }),
+            internal,
+            at: now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CommentRow {
+        id,
+        ticket_id,
+        author_id,
+        body: body.as_str().to_owned(),
+        internal,
+        created_at: now,
+    })
+}
+
+/// Oldest first (a conversation reads top to bottom), keyset-paginated; `limit + 1` rows.
+#[tracing::instrument(skip(pool))]
+pub async fn list(
+    pool: &AnyPool,
+    ticket_id: Uuid,
+    include_internal: bool,
+    after: Option<&Cursor>,
+    limit: u32,
+) -> Result<Vec<CommentRow>, sqlx::Error> {
+    let mut args = Args::default();
+    let t = args.push(Arg::Text(ticket_id.to_string()));
+    let mut sql = format!("SELECT {COLUMNS} FROM comments WHERE ticket_id = {t}");
+    if !include_internal {
+        sql.push_str(" AND internal = 0");
+    }
+    if let Some(c) = after {
+        let a = args.push(Arg::Int(c.at));
+        let b = args.push(Arg::Text(c.id.clone()));
+        sql.push_str(&format!(" AND (created_at, id) > ({a}, {b})"));
+    }
+    let l = args.push(Arg::Int(i64::from(limit) + 1));
+    sql.push_str(&format!(" ORDER BY created_at, id LIMIT {l}"));
+    query_with(&sql, args.0)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}

@@ -1,0 +1,112 @@
+//! The history: one row per thing that happened to a ticket, written in the transaction of
+//! the change it records.
+
+use docket_platform::{db::now_ms, pagination::Cursor};
+use sqlx::{AnyConnection, AnyPool, Row, any::AnyRow};
+use uuid::Uuid;
+
+use super::{Arg, Args, query_with, uuid_col};
+use crate::domain::EventKind;
+
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub id: Uuid,
+    pub ticket_id: Uuid,
+    pub actor_id: Uuid,
+    pub kind: String,
+    pub data: serde_json::Value,
+    pub internal: bool,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, ticket_id, actor_id, kind, data, internal, created_at";
+
+fn from_row(row: &AnyRow) -> Result<EventRow, sqlx::Error> {
+    let data: String = row.try_get("data")?;
+    Ok(EventRow {
+        id: uuid_col(row, "id")?,
+        ticket_id: uuid_col(row, "ticket_id")?,
+        actor_id: uuid_col(row, "actor_id")?,
+        kind: row.try_get("kind")?,
+        data: serde_json::from_str(&data).map_err(|e| sqlx::Error::Decode(e.into()))?,
+        internal: row.try_get::<i64, _>("internal")? != 0,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub ticket_id: Uuid,
+    pub actor_id: Uuid,
+    pub kind: EventKind,
+    pub data: serde_json::Value,
+    /// About an internal note: hidden from requesters.
+    pub internal: bool,
+    pub at: i64,
+}
+
+/// Appends an event inside the caller's transaction.
+#[tracing::instrument(skip_all, fields(kind = new.kind.as_str()))]
+pub async fn insert(conn: &mut AnyConnection, new: NewEvent) -> Result<EventRow, sqlx::Error> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO events (id, ticket_id, actor_id, kind, data, internal, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id.to_string())
+    .bind(new.ticket_id.to_string())
+    .bind(new.actor_id.to_string())
+    .bind(new.kind.as_str())
+    .bind(new.data.to_string())
+    .bind(i64::from(new.internal))
+    .bind(new.at)
+    .execute(conn)
+    .await?;
+    Ok(EventRow {
+        id,
+        ticket_id: new.ticket_id,
+        actor_id: new.actor_id,
+        kind: new.kind.as_str().to_owned(),
+        data: new.data,
+        internal: new.internal,
+        created_at: new.at,
+    })
+}
+
+/// Appends one event in its own transaction (events from other services).
+pub async fn append(pool: &AnyPool, mut new: NewEvent) -> Result<EventRow, sqlx::Error> {
+    new.at = now_ms();
+    let mut conn = pool.acquire().await?;
+    insert(&mut conn, new).await
+}
+
+/// Oldest first (the history reads top to bottom), keyset-paginated; `limit + 1` rows.
+#[tracing::instrument(skip(pool))]
+pub async fn list(
+    pool: &AnyPool,
+    ticket_id: Uuid,
+    include_internal: bool,
+    after: Option<&Cursor>,
+    limit: u32,
+) -> Result<Vec<EventRow>, sqlx::Error> {
+    let mut args = Args::default();
+    let t = args.push(Arg::Text(ticket_id.to_string()));
+    let mut sql = format!("SELECT {COLUMNS} FROM events WHERE ticket_id = {t}");
+    if !include_internal {
+        sql.push_str(" AND internal = 0");
+    }
+    if let Some(c) = after {
+        let a = args.push(Arg::Int(c.at));
+        let b = args.push(Arg::Text(c.id.clone()));
+        sql.push_str(&format!(" AND (created_at, id) > ({a}, {b})"));
+    }
+    let l = args.push(Arg::Int(i64::from(limit) + 1));
+    sql.push_str(&format!(" ORDER BY created_at, id LIMIT {l}"));
+    query_with(&sql, args.0)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}

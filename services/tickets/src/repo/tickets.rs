@@ -1,0 +1,383 @@
+//! Tickets: create, read, list (filters, text search, keyset paging), versioned update and
+//! delete. Every write records its events in the same transaction.
+
+use docket_platform::{
+    db::{Backend, Db, now_ms},
+    pagination::Cursor,
+};
+use serde_json::json;
+use sqlx::{AnyPool, Row, any::AnyRow};
+use uuid::Uuid;
+
+use super::{Arg, Args, events, opt_uuid_col, query_with, uuid_col};
+use crate::domain::{
+    Description, EventKind, Priority, SearchQuery, Status, Subject, access::ListScope,
+};
+
+#[derive(Debug, Clone)]
+pub struct TicketRow {
+    pub id: Uuid,
+    pub subject: String,
+    pub description: String,
+    pub status: Status,
+    pub priority: Priority,
+    pub requester_id: Uuid,
+    pub assignee_id: Option<Uuid>,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "t.id, t.subject, t.description, t.status, t.priority, t.requester_id, \
+                       t.assignee_id, t.version, t.created_at, t.updated_at";
+
+fn from_row(row: &AnyRow) -> Result<TicketRow, sqlx::Error> {
+    let decode = |e: String| sqlx::Error::Decode(e.into());
+    Ok(TicketRow {
+        id: uuid_col(row, "id")?,
+        subject: row.try_get("subject")?,
+        description: row.try_get("description")?,
+        status: row
+            .try_get::<String, _>("status")?
+            .parse()
+            .map_err(decode)?,
+        priority: row
+            .try_get::<String, _>("priority")?
+            .parse()
+            .map_err(decode)?,
+        requester_id: uuid_col(row, "requester_id")?,
+        assignee_id: opt_uuid_col(row, "assignee_id")?,
+        version: row.try_get("version")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub struct NewTicket<'a> {
+    pub subject: &'a Subject,
+    pub description: &'a Description,
+    pub priority: Priority,
+    pub requester_id: Uuid,
+}
+
+/// Creates an `open` ticket at version 1 and its `created` event, in one transaction.
+#[tracing::instrument(skip_all)]
+pub async fn insert(pool: &AnyPool, new: NewTicket<'_>) -> Result<TicketRow, sqlx::Error> {
+    let now = now_ms();
+    let row = TicketRow {
+        id: Uuid::now_v7(),
+        subject: new.subject.as_str().to_owned(),
+        description: new.description.as_str().to_owned(),
+        status: Status::Open,
+        priority: new.priority,
+        requester_id: new.requester_id,
+        assignee_id: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO tickets (id, subject, description, status, priority, requester_id, \
+         assignee_id, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $7)",
+    )
+    .bind(row.id.to_string())
+    .bind(&row.subject)
+    .bind(&row.description)
+    .bind(row.status.as_str())
+    .bind(row.priority.as_str())
+    .bind(row.requester_id.to_string())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    events::insert(
+        &mut tx,
+        events::NewEvent {
+            ticket_id: row.id,
+            actor_id: row.requester_id,
+            kind: EventKind::Created,
+            data: json!({ "status": row.status, "priority": row.priority }),
+            internal: false,
+            at: now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+#[tracing::instrument(skip(pool))]
+pub async fn find(pool: &AnyPool, id: Uuid) -> Result<Option<TicketRow>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM tickets t WHERE t.id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    pub scope: ListScope,
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub assignee_id: Option<Uuid>,
+    pub requester_id: Option<Uuid>,
+    pub q: Option<SearchQuery>,
+    /// Whether internal notes count for `q` (agents and admins).
+    pub search_internal: bool,
+}
+
+/// The SQL and arguments of a list query (public so the benchmark can EXPLAIN it).
+pub fn list_sql(
+    backend: Backend,
+    filter: &ListFilter,
+    after: Option<&Cursor>,
+    limit: u32,
+) -> (String, Vec<Arg>) {
+    let mut args = Args::default();
+    let mut sql = format!("SELECT {COLUMNS} FROM tickets t WHERE 1 = 1");
+    if let ListScope::RequestedBy(id) = filter.scope {
+        let p = args.push(Arg::Text(id.to_string()));
+        sql.push_str(&format!(" AND t.requester_id = {p}"));
+    }
+    if let Some(id) = filter.requester_id {
+        let p = args.push(Arg::Text(id.to_string()));
+        sql.push_str(&format!(" AND t.requester_id = {p}"));
+    }
+    if let Some(status) = filter.status {
+        let p = args.push(Arg::Text(status.as_str().to_owned()));
+        sql.push_str(&format!(" AND t.status = {p}"));
+    }
+    if let Some(priority) = filter.priority {
+        let p = args.push(Arg::Text(priority.as_str().to_owned()));
+        sql.push_str(&format!(" AND t.priority = {p}"));
+    }
+    if let Some(id) = filter.assignee_id {
+        let p = args.push(Arg::Text(id.to_string()));
+        sql.push_str(&format!(" AND t.assignee_id = {p}"));
+    }
+    if let Some(q) = &filter.q {
+        let public_only = if filter.search_internal {
+            ""
+        } else {
+            " AND c.internal = 0"
+        };
+        match backend {
+            Backend::Sqlite => {
+                let p = args.push(Arg::Text(q.fts5()));
+                sql.push_str(&format!(
+                    " AND t.id IN (\
+                     SELECT s.id FROM tickets_fts JOIN tickets s ON s.seq = tickets_fts.rowid \
+                     WHERE tickets_fts MATCH {p} \
+                     UNION SELECT c.ticket_id FROM comments_fts \
+                     JOIN comments c ON c.seq = comments_fts.rowid \
+                     WHERE comments_fts MATCH {p}{public_only})"
+                ));
+            }
+            Backend::Postgres => {
+                let p = args.push(Arg::Text(q.plain()));
+                sql.push_str(&format!(
+                    " AND t.id IN (\
+                     SELECT s.id FROM tickets s WHERE s.search @@ plainto_tsquery('simple', {p}) \
+                     UNION SELECT c.ticket_id FROM comments c \
+                     WHERE c.search @@ plainto_tsquery('simple', {p}){public_only})"
+                ));
+            }
+        }
+    }
+    if let Some(c) = after {
+        let a = args.push(Arg::Int(c.at));
+        let b = args.push(Arg::Text(c.id.clone()));
+        sql.push_str(&format!(" AND (t.created_at, t.id) < ({a}, {b})"));
+    }
+    let l = args.push(Arg::Int(i64::from(limit) + 1));
+    sql.push_str(&format!(" ORDER BY t.created_at DESC, t.id DESC LIMIT {l}"));
+    (sql, args.0)
+}
+
+/// Newest first, keyset-paginated; fetches `limit + 1` rows so the caller knows if more exist.
+#[tracing::instrument(skip(db))]
+pub async fn list(
+    db: &Db,
+    filter: &ListFilter,
+    after: Option<&Cursor>,
+    limit: u32,
+) -> Result<Vec<TicketRow>, sqlx::Error> {
+    if filter.q.as_ref().is_some_and(SearchQuery::is_empty) {
+        return Ok(Vec::new());
+    }
+    let (sql, args) = list_sql(db.backend, filter, after, limit);
+    query_with(&sql, args)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+/// What a PATCH asks to set. `assignee: Some(None)` unassigns.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    pub subject: Option<Subject>,
+    pub description: Option<Description>,
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub assignee: Option<Option<Uuid>>,
+}
+
+#[derive(Debug)]
+pub enum UpdateOutcome {
+    Updated(TicketRow),
+    /// The ticket's version is no longer the one the caller had: nothing was changed.
+    Stale,
+}
+
+/// Applies `changes` if the ticket is still at `expected_version`, bumping the version and
+/// recording one event per changed field, all in one transaction. `current` is the row as
+/// read before: when the guarded UPDATE succeeds the version proves nothing changed since.
+#[tracing::instrument(skip(pool, current, changes), fields(ticket_id = %current.id))]
+pub async fn update(
+    pool: &AnyPool,
+    current: &TicketRow,
+    expected_version: i64,
+    changes: Changes,
+    actor_id: Uuid,
+) -> Result<UpdateOutcome, sqlx::Error> {
+    if expected_version != current.version {
+        return Ok(UpdateOutcome::Stale);
+    }
+    let now = now_ms();
+    let mut next = current.clone();
+    let mut args = Args::default();
+    let mut sets = Vec::new();
+    let mut new_events = Vec::new();
+    let mut text_fields = Vec::new();
+    let field_event = |kind, field: &str, from: serde_json::Value, to: serde_json::Value| {
+        (kind, json!({ "field": field, "from": from, "to": to }))
+    };
+
+    if let Some(subject) = changes.subject.filter(|s| s.as_str() != current.subject) {
+        sets.push(format!(
+            "subject = {}",
+            args.push(Arg::Text(subject.as_str().into()))
+        ));
+        next.subject = subject.as_str().to_owned();
+        text_fields.push("subject");
+    }
+    if let Some(d) = changes
+        .description
+        .filter(|d| d.as_str() != current.description)
+    {
+        sets.push(format!(
+            "description = {}",
+            args.push(Arg::Text(d.as_str().into()))
+        ));
+        next.description = d.as_str().to_owned();
+        text_fields.push("description");
+    }
+    if let Some(status) = changes.status.filter(|s| *s != current.status) {
+        sets.push(format!(
+            "status = {}",
+            args.push(Arg::Text(status.as_str().into()))
+        ));
+        new_events.push(field_event(
+            EventKind::StatusChanged,
+            "status",
+            json!(current.status),
+            json!(status),
+        ));
+        next.status = status;
+    }
+    if let Some(priority) = changes.priority.filter(|p| *p != current.priority) {
+        sets.push(format!(
+            "priority = {}",
+            args.push(Arg::Text(priority.as_str().into()))
+        ));
+        new_events.push(field_event(
+            EventKind::PriorityChanged,
+            "priority",
+            json!(current.priority),
+            json!(priority),
+        ));
+        next.priority = priority;
+    }
+    if let Some(assignee) = changes.assignee.filter(|a| *a != current.assignee_id) {
+        match assignee {
+            Some(id) => sets.push(format!(
+                "assignee_id = {}",
+                args.push(Arg::Text(id.to_string()))
+            )),
+            None => sets.push("assignee_id = NULL".to_owned()),
+        }
+        new_events.push(field_event(
+            EventKind::AssigneeChanged,
+            "assignee_id",
+            json!(current.assignee_id),
+            json!(assignee),
+        ));
+        next.assignee_id = assignee;
+    }
+    if !text_fields.is_empty() {
+        new_events.push((EventKind::Updated, json!({ "fields": text_fields })));
+    }
+    if sets.is_empty() {
+        // Nothing differs: the version matched, so the answer is the ticket as it is.
+        return Ok(UpdateOutcome::Updated(next));
+    }
+
+    let at = args.push(Arg::Int(now));
+    let id = args.push(Arg::Text(current.id.to_string()));
+    let v = args.push(Arg::Int(expected_version));
+    let sql = format!(
+        "UPDATE tickets SET {}, version = version + 1, updated_at = {at} \
+         WHERE id = {id} AND version = {v}",
+        sets.join(", ")
+    );
+    let mut tx = pool.begin().await?;
+    let result = query_with(&sql, args.0).execute(&mut *tx).await?;
+    if result.rows_affected() == 0 {
+        tx.rollback().await?;
+        return Ok(UpdateOutcome::Stale);
+    }
+    for (kind, data) in new_events {
+        events::insert(
+            &mut tx,
+            events::NewEvent {
+                ticket_id: current.id,
+                actor_id,
+                kind,
+                data,
+                internal: false,
+                at: now,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    next.version = expected_version + 1;
+    next.updated_at = now;
+    Ok(UpdateOutcome::Updated(next))
+}
+
+/// Deletes a ticket with its comments and events in one transaction; false if it was gone.
+#[tracing::instrument(skip(pool))]
+pub async fn delete(pool: &AnyPool, id: Uuid) -> Result<bool, sqlx::Error> {
+    let id = id.to_string();
+    let mut tx = pool.begin().await?;
+    for sql in [
+        "DELETE FROM comments WHERE ticket_id = $1",
+        "DELETE FROM events WHERE ticket_id = $1",
+    ] {
+        sqlx::query(sql).bind(&id).execute(&mut *tx).await?;
+    }
+    let gone = sqlx::query("DELETE FROM tickets WHERE id = $1")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(gone > 0)
+}
