@@ -17,11 +17,12 @@
 //!    ever listed or downloaded. If it fails (database error after the objects were written:
 //!    500), the objects are deleted, then the rows.
 //!
-//! A row is deleted only after its object is known to be gone, so when a clean-up step itself
-//! fails (or the process dies between steps) what is left is a `pending` row naming a key that
-//! may or may not hold an object — never an unnamed object. `docket-attachments sweep`
-//! ([`crate::sweep`]) finishes the job: stale `pending`/`deleting` rows lose their object and
-//! then themselves; objects no row names, and stale spool files, are removed.
+//! A pending row protects its key from the sweep while the upload is in flight and is never
+//! listed. When a clean-up step itself fails (storage still down, database gone) or the
+//! process dies between steps, what can be left is an object that no row names, or a stale
+//! `pending` row; `docket-attachments sweep` ([`crate::sweep`]) removes both: stale
+//! `pending`/`deleting` rows lose their key's object and then themselves, and objects no row
+//! names (older than the grace period) are deleted, as are stale spool files.
 //!
 //! Deletion runs the same way in reverse: the row turns `deleting` (hidden), the object is
 //! deleted, then the row. If storage fails, the row goes back to `ready` and the client gets
@@ -230,18 +231,13 @@ async fn store(
     Ok(rows)
 }
 
-/// Best-effort roll-back of a failed upload: objects first, then — only if every object is
-/// gone — the rows. Whatever fails here stays as `pending` rows for the sweep.
+/// Best-effort roll-back of a failed upload: the objects, then the rows. An object that cannot
+/// be deleted now (storage still down) is named by no row afterwards, and the sweep removes it.
 async fn undo(state: &AppState, rows: &[AttachmentRow], written: &[&str]) {
-    let mut all_gone = true;
     for key in written {
         if let Err(e) = state.storage.delete(key).await {
             tracing::warn!(error = %e, key, "removing an object of a failed upload failed; the sweep will");
-            all_gone = false;
         }
-    }
-    if !all_gone {
-        return;
     }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     if let Err(e) = repo::delete_rows(&state.db.pool, &ids).await {
