@@ -1,5 +1,5 @@
 //! The committed document must match the code (regenerate with
-//! `cargo run -q -p docket-attachments -- openapi > openapi/attachments.json`).
+//! `scripts/gen-openapi`).
 
 #[test]
 fn the_committed_openapi_document_matches_the_code() {
@@ -11,7 +11,7 @@ fn the_committed_openapi_document_matches_the_code() {
     let committed = std::fs::read_to_string(path).unwrap_or_default();
     assert!(
         committed.trim() == generated.trim(),
-        "openapi/attachments.json is stale: regenerate it and commit the result"
+        "openapi/attachments.json is stale: run scripts/gen-openapi and commit the result"
     );
 }
 
