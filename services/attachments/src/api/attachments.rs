@@ -1,0 +1,214 @@
+//! Attachments: upload (streamed), list, download, delete.
+//!
+//! Who may do what is decided in [`authorize`] from the tickets service's answer: whoever can
+//! read the ticket may list, upload and download; the uploader, agents and admins may delete.
+//! Someone who cannot read the ticket gets 404 for everything under it.
+
+use docket_platform::{
+    ApiError, ApiResult,
+    auth::{BearerAuth, CurrentUser},
+    pagination::{self, Cursor},
+};
+use poem::web::Data;
+use poem_openapi::{
+    ApiResponse, Object, OpenApi, Tags,
+    param::{Path, Query},
+    payload::Json,
+};
+use uuid::Uuid;
+
+use super::{AppState, Attachment, download::DownloadResponse, upload_body::UploadBody};
+use crate::{
+    clients::TicketAccess,
+    domain::SafeFilename,
+    repo::attachments::{self as repo, AttachmentRow},
+    storage::Download,
+    upload,
+};
+
+#[derive(Tags)]
+enum Tag {
+    /// Files attached to tickets
+    Attachments,
+}
+
+#[derive(Object)]
+pub struct AttachmentPage {
+    pub items: Vec<Attachment>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum Uploaded {
+    /// Every file was stored (the one answer that is a bare array).
+    #[oai(status = 201)]
+    Created(Json<Vec<Attachment>>),
+}
+
+#[derive(ApiResponse)]
+pub enum Deleted {
+    /// The bytes and the row are gone.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+enum Action {
+    Read,
+    Delete,
+}
+
+/// The one place attachment permissions are decided.
+fn authorize(
+    user: &CurrentUser,
+    access: &TicketAccess,
+    row: &AttachmentRow,
+    action: Action,
+) -> ApiResult<()> {
+    match action {
+        Action::Read => Ok(()),
+        Action::Delete if access.can_manage || row.uploaded_by == user.id.to_string() => Ok(()),
+        Action::Delete => Err(ApiError::Forbidden(
+            "Only the uploader, agents and admins may delete an attachment.".into(),
+        )),
+    }
+}
+
+/// A ready attachment the caller may read, with their access to its ticket; 404 otherwise.
+async fn visible(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+) -> ApiResult<(AttachmentRow, TicketAccess)> {
+    let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found("attachment"))?;
+    let row = repo::find_ready(&state.db.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("attachment"))?;
+    let access = state
+        .tickets
+        .access(&row.ticket_id, &user.token)
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) => ApiError::not_found("attachment"),
+            other => other,
+        })?;
+    Ok((row, access))
+}
+
+async fn record(state: &AppState, user: &CurrentUser, row: &AttachmentRow, kind: &str) {
+    if let Err(e) = state
+        .tickets
+        .record_event(
+            &row.ticket_id,
+            &user.token,
+            kind,
+            &row.id.to_string(),
+            &row.filename,
+        )
+        .await
+    {
+        tracing::warn!(error = %e, attachment_id = %row.id, kind, "recording a ticket event failed");
+    }
+}
+
+pub struct AttachmentsApi;
+
+#[OpenApi(tag = "Tag::Attachments")]
+impl AttachmentsApi {
+    /// Upload up to five files to a ticket (anyone who can read it).
+    ///
+    /// Streamed: a file over the size limit is refused (413) as soon as it crosses it, and a
+    /// file whose bytes are not an allowed type, or disagree with its declared type or
+    /// extension, is refused (415). All or nothing: on any error no file is kept. More than
+    /// five files is a 422.
+    #[oai(path = "/api/tickets/:id/attachments", method = "post")]
+    async fn upload(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<String>,
+        body: UploadBody,
+    ) -> ApiResult<Uploaded> {
+        let user = &auth.0;
+        state.tickets.access(&id, &user.token).await?;
+        let rows = upload::upload(&state, user, &id, body.0).await?;
+        for row in &rows {
+            record(&state, user, row, "attachment_added").await;
+        }
+        Ok(Uploaded::Created(Json(
+            rows.into_iter().map(Into::into).collect(),
+        )))
+    }
+
+    /// List a ticket's attachments, oldest first (anyone who can read it).
+    #[oai(path = "/api/tickets/:id/attachments", method = "get")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<String>,
+        /// 1–100, default 20.
+        limit: Query<Option<i64>>,
+        /// From the previous page's `next_cursor`.
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<AttachmentPage>> {
+        state.tickets.access(&id, &auth.0.token).await?;
+        let limit = pagination::limit(*limit)?;
+        let after = Cursor::parse_opt(cursor.as_deref())?;
+        let rows = repo::list_ready(&state.db.pool, &id, limit, after.as_ref()).await?;
+        let (rows, next_cursor) = pagination::page(rows, limit, |r| Cursor {
+            at: r.created_at,
+            id: r.id.to_string(),
+        });
+        Ok(Json(AttachmentPage {
+            items: rows.into_iter().map(Into::into).collect(),
+            next_cursor,
+        }))
+    }
+
+    /// Download an attachment (anyone who can read its ticket).
+    ///
+    /// S3: 302 to a presigned URL. Local storage: the bytes. Either way the file comes as
+    /// `Content-Disposition: attachment` with its safe filename.
+    #[oai(path = "/api/attachments/:id/download", method = "get")]
+    async fn download(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<String>,
+    ) -> ApiResult<DownloadResponse> {
+        let (row, access) = visible(&state, &auth.0, &id).await?;
+        authorize(&auth.0, &access, &row, Action::Read)?;
+        let filename = SafeFilename::parse(&row.filename);
+        Ok(
+            match state
+                .storage
+                .download(&row.storage_key, &filename, &row.content_type)
+                .await?
+            {
+                Download::Redirect(url) => DownloadResponse::Redirect(url),
+                Download::Stream { body, size } => DownloadResponse::File {
+                    body,
+                    size,
+                    content_type: row.content_type.clone(),
+                    disposition: filename.content_disposition(),
+                },
+            },
+        )
+    }
+
+    /// Delete an attachment: its bytes and its row (the uploader, agents, admins).
+    #[oai(path = "/api/attachments/:id", method = "delete")]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<String>,
+    ) -> ApiResult<Deleted> {
+        let (row, access) = visible(&state, &auth.0, &id).await?;
+        authorize(&auth.0, &access, &row, Action::Delete)?;
+        upload::delete(&state, &row).await?;
+        record(&state, &auth.0, &row, "attachment_removed").await;
+        Ok(Deleted::NoContent)
+    }
+}

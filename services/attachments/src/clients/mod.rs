@@ -1,0 +1,5 @@
+//! Calls to other services.
+
+pub mod tickets;
+
+pub use tickets::{TicketAccess, TicketsClient};

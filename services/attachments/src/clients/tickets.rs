@@ -1,0 +1,93 @@
+//! The tickets service: who may see a ticket, and its history.
+//!
+//! Ownership lives there only. Every attachment request asks
+//! `GET /internal/tickets/{id}/access` with the caller's own token; a 404 (unknown ticket or
+//! one the caller may not see) becomes a 404 here. Uploads and deletions are recorded with
+//! `POST /internal/tickets/{id}/events`.
+
+use std::time::Duration;
+
+use docket_platform::{
+    ApiError,
+    client::{HttpMethod, ServiceClient},
+};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TicketAccess {
+    pub ticket_id: String,
+    pub requester_id: String,
+    pub can_read: bool,
+    /// Agent or admin: may delete anyone's attachment.
+    pub can_manage: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct TicketsClient {
+    client: ServiceClient,
+}
+
+/// Ticket ids are opaque to this service but must be safe in a URL path.
+pub fn is_plausible_ticket_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl TicketsClient {
+    pub fn new(base_url: &str) -> Self {
+        Self {
+            client: ServiceClient::new(
+                "tickets",
+                base_url,
+                Duration::from_secs(2),
+                Duration::from_secs(10),
+            ),
+        }
+    }
+
+    /// The caller's access to a ticket, or 404 when they may not read it.
+    pub async fn access(&self, ticket_id: &str, token: &str) -> Result<TicketAccess, ApiError> {
+        if !is_plausible_ticket_id(ticket_id) {
+            return Err(ApiError::not_found("ticket"));
+        }
+        let rb = self.client.request(
+            HttpMethod::GET,
+            &format!("/internal/tickets/{ticket_id}/access"),
+            Some(token),
+        );
+        match self.client.json_or_none::<TicketAccess>(rb).await? {
+            Some(access) if access.can_read => Ok(access),
+            _ => Err(ApiError::not_found("ticket")),
+        }
+    }
+
+    /// Records an attachment event in the ticket's history.
+    pub async fn record_event(
+        &self,
+        ticket_id: &str,
+        token: &str,
+        kind: &str,
+        attachment_id: &str,
+        filename: &str,
+    ) -> Result<(), ApiError> {
+        let rb = self
+            .client
+            .request(
+                HttpMethod::POST,
+                &format!("/internal/tickets/{ticket_id}/events"),
+                Some(token),
+            )
+            .json(&serde_json::json!({
+                "kind": kind,
+                "data": {"attachment_id": attachment_id, "filename": filename},
+            }));
+        let resp = self.client.send(rb).await?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(self.client.status_error(resp.status()))
+        }
+    }
+}

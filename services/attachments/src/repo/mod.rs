@@ -1,0 +1,4 @@
+//! The attachments service's SQL: small functions over the pool, portable across SQLite and
+//! Postgres (see `docket_platform::db`).
+
+pub mod attachments;

@@ -1,0 +1,273 @@
+//! Receiving an upload and storing it so that nothing is orphaned and nothing is lost.
+//!
+//! # The protocol
+//!
+//! 1. **Receive.** Each `file` field streams into its own spool file under `UPLOAD_DIR/tmp`
+//!    in 64 KiB chunks: bytes are counted (413 the moment a file passes `MAX_UPLOAD_BYTES`,
+//!    without reading further), sniffed (415 the moment the first bytes rule the file out, or
+//!    at its end for DOCX/XLSX/DOC/XLS), and never held whole in memory. A sixth file is a 422
+//!    before its bytes are read. Nothing has reached storage or the database yet, so any
+//!    failure here (including the client going away mid-stream) only has spool files to
+//!    remove — a guard removes them on every exit path.
+//! 2. **Claim.** One transaction inserts a `pending` row per file, naming the server-made key
+//!    it is about to write. From here on, every object that might exist is named by a row.
+//! 3. **Store.** Each spooled file goes to the storage backend under its key. If one fails
+//!    (storage down: 503), the objects already written are deleted, then the pending rows.
+//! 4. **Commit.** One transaction turns every row `ready`, all or none; only `ready` rows are
+//!    ever listed or downloaded. If it fails (database error after the objects were written:
+//!    500), the objects are deleted, then the rows.
+//!
+//! A pending row protects its key from the sweep while the upload is in flight and is never
+//! listed. When a clean-up step itself fails (storage still down, database gone) or the
+//! process dies between steps, what can be left is an object that no row names, or a stale
+//! `pending` row; `docket-attachments sweep` ([`crate::sweep`]) removes both: stale
+//! `pending`/`deleting` rows lose their key's object and then themselves, and objects no row
+//! names (older than the grace period) are deleted, as are stale spool files.
+//!
+//! Deletion runs the same way in reverse: the row turns `deleting` (hidden), the object is
+//! deleted, then the row. If storage fails, the row goes back to `ready` and the client gets
+//! a 503; a crash in between leaves a `deleting` row for the sweep.
+//!
+//! Steps 1–4 run in a task of their own, so a client that disconnects cannot cancel them half
+//! way: the task sees the body end early and cleans up.
+
+use std::path::PathBuf;
+
+use docket_platform::{
+    ApiError, ApiResult,
+    auth::CurrentUser,
+    db::now_ms,
+    middleware::{current_request_id, with_request_id},
+};
+use poem::web::Multipart;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use crate::{
+    api::AppState,
+    domain::{FileKind, SafeFilename, Sniffer, sniff::SniffError},
+    repo::attachments::{self as repo, AttachmentRow, State},
+    storage,
+};
+
+/// Files accepted in one request.
+pub const MAX_FILES: usize = 5;
+const CHUNK: usize = 64 * 1024;
+
+/// One received, checked file waiting in the spool.
+#[derive(Debug)]
+struct Spooled {
+    path: PathBuf,
+    size: u64,
+    kind: FileKind,
+    filename: SafeFilename,
+}
+
+/// The spool files of one request; removed when this is dropped, whatever happened.
+#[derive(Default)]
+struct Spool {
+    files: Vec<Spooled>,
+    current: Option<PathBuf>,
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let paths = self.files.iter().map(|f| &f.path).chain(&self.current);
+        for path in paths {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                // Local storage moved it into place.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, path = %path.display(), "removing a spool file failed")
+                }
+            }
+        }
+    }
+}
+
+fn unreadable(e: impl std::fmt::Display) -> ApiError {
+    tracing::info!(error = %e, "multipart body ended or broke mid-stream");
+    ApiError::BadRequest("The multipart body could not be read to its end.".into())
+}
+
+fn spool_failed(e: std::io::Error) -> ApiError {
+    tracing::warn!(error = %e, "writing the upload spool failed");
+    ApiError::ServiceUnavailable("Uploads cannot be received right now; nothing was stored.".into())
+}
+
+fn refused(e: SniffError) -> ApiError {
+    ApiError::UnsupportedMediaType(format!("{e}; nothing was stored."))
+}
+
+/// Receives, stores and commits every file of one request (see the module doc). Returns the
+/// rows now `ready`.
+pub async fn upload(
+    state: &AppState,
+    user: &CurrentUser,
+    ticket_id: &str,
+    multipart: Multipart,
+) -> ApiResult<Vec<AttachmentRow>> {
+    let state = state.clone();
+    let uploaded_by = user.id.to_string();
+    let ticket_id = ticket_id.to_owned();
+    let request_id = current_request_id().unwrap_or_default();
+    let work = async move {
+        let spool = receive(&state, multipart).await?;
+        store(&state, &ticket_id, &uploaded_by, &spool).await
+    };
+    tokio::spawn(with_request_id(request_id, work.in_current_span()))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+async fn receive(state: &AppState, mut multipart: Multipart) -> ApiResult<Spool> {
+    let max = state.settings.max_upload_bytes;
+    let mut spool = Spool::default();
+    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
+        if field.name() != Some("file") {
+            return Err(ApiError::Unprocessable(
+                "Only `file` fields are accepted; nothing was stored.".into(),
+            ));
+        }
+        if spool.files.len() == MAX_FILES {
+            return Err(ApiError::Unprocessable(format!(
+                "At most {MAX_FILES} files per request; nothing was stored."
+            )));
+        }
+        let filename = SafeFilename::parse(field.file_name().unwrap_or("file"));
+        let extension = filename.extension();
+        let mut sniffer = Sniffer::new(field.content_type(), extension.as_deref());
+        let path = state.spool_dir().join(format!("{}.part", Uuid::new_v4()));
+        spool.current = Some(path.clone());
+        let mut file = tokio::fs::File::create(&path).await.map_err(spool_failed)?;
+        let reader = field.into_async_read();
+        tokio::pin!(reader);
+        let mut buf = vec![0u8; CHUNK];
+        let mut size: u64 = 0;
+        loop {
+            let n = reader.read(&mut buf).await.map_err(unreadable)?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            if size > max {
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "{} is larger than {max} bytes; nothing was stored.",
+                    filename.as_str()
+                )));
+            }
+            sniffer.feed(&buf[..n]).map_err(refused)?;
+            file.write_all(&buf[..n]).await.map_err(spool_failed)?;
+        }
+        let kind = sniffer.finish().map_err(refused)?;
+        // Durable before it can become an object: a rename of unsynced data could leave an
+        // empty file behind a `ready` row after a power loss.
+        file.sync_data().await.map_err(spool_failed)?;
+        spool.current = None;
+        spool.files.push(Spooled {
+            path,
+            size,
+            kind,
+            filename,
+        });
+    }
+    if spool.files.is_empty() {
+        return Err(ApiError::Unprocessable(
+            "Send at least one file in a `file` field.".into(),
+        ));
+    }
+    Ok(spool)
+}
+
+async fn store(
+    state: &AppState,
+    ticket_id: &str,
+    uploaded_by: &str,
+    spool: &Spool,
+) -> ApiResult<Vec<AttachmentRow>> {
+    let now = now_ms();
+    let mut rows: Vec<AttachmentRow> = spool
+        .files
+        .iter()
+        .map(|f| AttachmentRow {
+            id: Uuid::now_v7(),
+            ticket_id: ticket_id.to_owned(),
+            filename: f.filename.as_str().to_owned(),
+            content_type: f.kind.mime().to_owned(),
+            size: f.size as i64,
+            uploaded_by: uploaded_by.to_owned(),
+            storage_key: storage::new_key(f.kind.key_extension()),
+            state: State::Pending.as_str().to_owned(),
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    repo::insert_pending(&state.db.pool, &rows).await?;
+    let mut written = Vec::new();
+    for (row, file) in rows.iter().zip(&spool.files) {
+        // Counted before the call: a put that fails part-way may still leave an object.
+        written.push(row.storage_key.as_str());
+        if let Err(e) = state
+            .storage
+            .put(&row.storage_key, &file.path, file.size, &row.content_type)
+            .await
+        {
+            undo(state, &rows, &written).await;
+            return Err(e.into());
+        }
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    if let Err(e) = repo::mark_ready(&state.db.pool, &ids).await {
+        undo(state, &rows, &written).await;
+        return Err(ApiError::internal(
+            anyhow::Error::new(e).context("committing an upload"),
+        ));
+    }
+    for row in &mut rows {
+        row.state = State::Ready.as_str().to_owned();
+    }
+    Ok(rows)
+}
+
+/// Best-effort roll-back of a failed upload: the objects, then the rows. An object that cannot
+/// be deleted now (storage still down) is named by no row afterwards, and the sweep removes it.
+async fn undo(state: &AppState, rows: &[AttachmentRow], written: &[&str]) {
+    for key in written {
+        if let Err(e) = state.storage.delete(key).await {
+            tracing::warn!(error = %e, key, "removing an object of a failed upload failed; the sweep will");
+        }
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    if let Err(e) = repo::delete_rows(&state.db.pool, &ids).await {
+        tracing::warn!(error = %e, "removing the rows of a failed upload failed; the sweep will");
+    }
+}
+
+/// Deletes one attachment's bytes and row (see the module doc). The row must be `ready`.
+pub async fn delete(state: &AppState, row: &AttachmentRow) -> ApiResult<()> {
+    if !repo::mark_deleting(&state.db.pool, row.id).await? {
+        return Err(ApiError::not_found("attachment"));
+    }
+    if let Err(e) = state.storage.delete(&row.storage_key).await {
+        // Back to visible, so the client can try again.
+        if let Err(db) = repo::restore_ready(&state.db.pool, row.id).await {
+            tracing::warn!(error = %db, "restoring a row after a failed delete failed; the sweep will finish it");
+        }
+        return Err(e.into());
+    }
+    repo::delete_rows(&state.db.pool, &[row.id]).await?;
+    Ok(())
+}
+
+/// Deletes every attachment of a ticket (the ticket itself is being deleted). Rows stay
+/// `deleting` when storage fails, and a retry picks them up again.
+pub async fn delete_all_of_ticket(state: &AppState, ticket_id: &str) -> ApiResult<usize> {
+    let rows = repo::mark_ticket_deleting(&state.db.pool, ticket_id).await?;
+    for row in &rows {
+        state.storage.delete(&row.storage_key).await?;
+        repo::delete_rows(&state.db.pool, &[row.id]).await?;
+    }
+    Ok(rows.len())
+}

@@ -1,0 +1,13 @@
+//! The attachments service through real HTTP — with real auth and tickets services — on
+//! SQLite and Postgres, and on local disk and S3 (moto).
+
+// Test code: a failed step should stop the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod access;
+mod failures;
+mod openapi;
+mod platform;
+mod uploads;
