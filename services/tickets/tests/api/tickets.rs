@@ -220,6 +220,22 @@ async fn search_finds_subject_description_and_visible_comments_only(backend: Bac
     assert!(search("%22printer%22%20OR%20*", &owner).await.is_empty());
     assert!(search("%21%21", &owner).await.is_empty());
     assert_eq!(search("printer", &agent).await.len(), 2);
+    // Search results page like any list.
+    let first = app.json("/api/tickets?q=printer&limit=1", &agent).await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = app
+        .json(
+            &format!("/api/tickets?q=printer&limit=1&cursor={cursor}"),
+            &agent,
+        )
+        .await;
+    assert_eq!(
+        [ids(&first), ids(&second)].concat(),
+        search("printer", &agent).await
+    );
+    assert!(second["next_cursor"].is_null());
+    let notes = app.json("/api/tickets?q=zebrafish&limit=1", &owner).await;
+    assert!(ids(&notes).is_empty());
     // Filters combine with search.
     assert_eq!(
         app.json("/api/tickets?q=printer&status=closed", &agent)
