@@ -1,7 +1,7 @@
 //! The test kit: what every service's integration tests need.
 //!
 //! - [`TestDb`]: a fresh database per test, SQLite (a file in a temp dir) or Postgres (a new
-//!   database on the server named by `TEST_DATABASE_URL`), so tests run in parallel.
+//!   schema on the server named by `TEST_DATABASE_URL`), so tests run in parallel.
 //! - [`redis_url`] and [`aws_endpoint`]: backing services from `TEST_REDIS_URL` /
 //!   `TEST_AWS_ENDPOINT_URL`.
 //! - When a URL is not given, the service is started once per test binary with testcontainers,
@@ -103,23 +103,19 @@ impl TestDb {
                 }
             }
             Backend::Postgres => {
+                // A schema per test, not a database: creating and dropping schemas is cheap,
+                // while every DROP DATABASE forces a checkpoint.
                 sqlx::any::install_default_drivers();
                 let admin = postgres_admin_url().await;
-                let name = format!("docket_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::AnyConnection::connect(&admin)
+                let schema = format!("docket_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::AnyConnection::connect(&admin).await.expect("connecting to TEST_DATABASE_URL");
+                conn.execute(format!(r#"CREATE SCHEMA "{schema}""#).as_str())
                     .await
-                    .expect("connecting to TEST_DATABASE_URL");
-                conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
-                    .await
-                    .expect("creating a test database");
+                    .expect("creating a test schema");
                 let _ = conn.close().await;
                 let mut url = reqwest::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
-                url.set_path(&format!("/{name}"));
-                Self {
-                    url: url.to_string(),
-                    backend,
-                    _dir: None,
-                }
+                url.query_pairs_mut().append_pair("options[search_path]", &schema);
+                Self { url: url.to_string(), backend, _dir: None }
             }
         }
     }
