@@ -108,14 +108,21 @@ impl TestDb {
                 sqlx::any::install_default_drivers();
                 let admin = postgres_admin_url().await;
                 let schema = format!("docket_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::AnyConnection::connect(&admin).await.expect("connecting to TEST_DATABASE_URL");
+                let mut conn = sqlx::AnyConnection::connect(&admin)
+                    .await
+                    .expect("connecting to TEST_DATABASE_URL");
                 conn.execute(format!(r#"CREATE SCHEMA "{schema}""#).as_str())
                     .await
                     .expect("creating a test schema");
                 let _ = conn.close().await;
                 let mut url = reqwest::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
-                url.query_pairs_mut().append_pair("options[search_path]", &schema);
-                Self { url: url.to_string(), backend, _dir: None }
+                url.query_pairs_mut()
+                    .append_pair("options[search_path]", &schema);
+                Self {
+                    url: url.to_string(),
+                    backend,
+                    _dir: None,
+                }
             }
         }
     }

@@ -2,7 +2,10 @@
 
 use std::{process::ExitCode, time::Duration};
 
-use docket_platform::{config::Source, db::Db, telemetry};
+use docket_platform::{
+    cli::{Cli, Command, load_settings},
+    db::Db,
+};
 
 use crate::{Application, Settings, startup::MIGRATIONS, storage};
 
@@ -11,49 +14,36 @@ const USAGE: &str =
 sweep removes what a crash left behind: stale pending/deleting rows (and their objects), objects
 no row names, and spool files, all older than --older-than seconds (default 3600).";
 
-pub async fn run(args: Vec<String>) -> ExitCode {
-    let command = args.first().map(String::as_str).unwrap_or("serve");
-    let result = match command {
-        "serve" => serve().await,
-        "healthcheck" => {
-            let port = std::env::var("PORT")
-                .ok()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(8083);
-            return if docket_platform::server::probe_live(port).await {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            };
-        }
-        "openapi" => {
-            println!("{}", crate::api::openapi().spec());
-            Ok(())
-        }
-        "sweep" => sweep(&args[1..]).await,
-        "-h" | "--help" | "help" => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        other => Err(anyhow::anyhow!("unknown command {other:?}\n{USAGE}")),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("docket-attachments: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+const CLI: Cli = Cli {
+    name: "docket-attachments",
+    default_port: 8083,
+    usage: USAGE,
+    openapi: Some(openapi),
+};
+
+fn openapi() -> String {
+    crate::api::openapi().spec()
 }
 
-async fn serve() -> anyhow::Result<()> {
-    let source = Source::load().await?;
-    let settings = Settings::from_source(&source)?;
-    telemetry::init(&settings.common.log_level, settings.common.log_format);
-    Application::build(settings)
-        .await?
-        .run_until_stopped()
-        .await
+fn serve() -> Command {
+    Box::pin(async {
+        let settings = load_settings(Settings::from_source, |s| &s.common).await?;
+        Application::build(settings)
+            .await?
+            .run_until_stopped()
+            .await
+    })
+}
+
+pub async fn run(args: Vec<String>) -> ExitCode {
+    CLI.run(&args, serve, |command, rest| match command {
+        "sweep" => {
+            let rest = rest.to_vec();
+            Some(Box::pin(async move { sweep(&rest).await }))
+        }
+        _ => None,
+    })
+    .await
 }
 
 async fn sweep(args: &[String]) -> anyhow::Result<()> {
@@ -64,9 +54,7 @@ async fn sweep(args: &[String]) -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("--older-than takes a number of seconds\n{USAGE}"))?,
         None => 3600,
     };
-    let source = Source::load().await?;
-    let settings = Settings::from_source(&source)?;
-    telemetry::init(&settings.common.log_level, settings.common.log_format);
+    let settings = load_settings(Settings::from_source, |s| &s.common).await?;
     let db = Db::connect(settings.database_url.expose(), MIGRATIONS, 2).await?;
     let storage = storage::from_settings(&settings).await?;
     let report = crate::sweep::sweep(

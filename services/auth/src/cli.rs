@@ -2,7 +2,12 @@
 
 use std::{io::Read as _, process::ExitCode};
 
-use docket_platform::{auth::Role, config::Source, db::Db, telemetry};
+use docket_platform::{
+    auth::Role,
+    cli::{Cli, Command, load_settings},
+    config::Source,
+    db::Db,
+};
 
 use crate::{
     Application, Settings,
@@ -14,49 +19,36 @@ use crate::{
 const USAGE: &str = "usage: docket-auth [serve | healthcheck | openapi | create-user --email E --name N [--role admin|agent|requester]]
 create-user reads the password from standard input (or the DOCKET_PASSWORD variable).";
 
-pub async fn run(args: Vec<String>) -> ExitCode {
-    let command = args.first().map(String::as_str).unwrap_or("serve");
-    let result = match command {
-        "serve" => serve().await,
-        "healthcheck" => {
-            let port = std::env::var("PORT")
-                .ok()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(8081);
-            return if docket_platform::server::probe_live(port).await {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            };
-        }
-        "openapi" => {
-            println!("{}", crate::api::openapi().spec());
-            Ok(())
-        }
-        "create-user" | "create-admin" => create_user(command, &args[1..]).await,
-        "-h" | "--help" | "help" => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        other => Err(anyhow::anyhow!("unknown command {other:?}\n{USAGE}")),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("docket-auth: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+const CLI: Cli = Cli {
+    name: "docket-auth",
+    default_port: 8081,
+    usage: USAGE,
+    openapi: Some(openapi),
+};
+
+fn openapi() -> String {
+    crate::api::openapi().spec()
 }
 
-async fn serve() -> anyhow::Result<()> {
-    let source = Source::load().await?;
-    let settings = Settings::from_source(&source)?;
-    telemetry::init(&settings.common.log_level, settings.common.log_format);
-    Application::build(settings)
-        .await?
-        .run_until_stopped()
-        .await
+fn serve() -> Command {
+    Box::pin(async {
+        let settings = load_settings(Settings::from_source, |s| &s.common).await?;
+        Application::build(settings)
+            .await?
+            .run_until_stopped()
+            .await
+    })
+}
+
+pub async fn run(args: Vec<String>) -> ExitCode {
+    CLI.run(&args, serve, |command, rest| match command {
+        "create-user" | "create-admin" => {
+            let (command, rest) = (command.to_owned(), rest.to_vec());
+            Some(Box::pin(async move { create_user(&command, &rest).await }))
+        }
+        _ => None,
+    })
+    .await
 }
 
 fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {

@@ -2,45 +2,27 @@
 
 use std::process::ExitCode;
 
-use docket_platform::{config::Source, telemetry};
+use docket_platform::cli::{Cli, Command, load_settings, no_extra};
 
 use crate::{Application, Settings};
 
-pub async fn run(args: Vec<String>) -> ExitCode {
-    match args.first().map(String::as_str).unwrap_or("serve") {
-        "serve" => match serve().await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("docket-gateway: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
-        "healthcheck" => {
-            let port = std::env::var("PORT")
-                .ok()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(8080);
-            if docket_platform::server::probe_live(port).await {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
-        other => {
-            eprintln!(
-                "docket-gateway: unknown command {other:?}; usage: docket-gateway [serve | healthcheck]"
-            );
-            ExitCode::FAILURE
-        }
-    }
+const CLI: Cli = Cli {
+    name: "docket-gateway",
+    default_port: 8080,
+    usage: "usage: docket-gateway [serve | healthcheck]",
+    openapi: None,
+};
+
+fn serve() -> Command {
+    Box::pin(async {
+        let settings = load_settings(Settings::from_source, |s| &s.common).await?;
+        Application::build(settings)
+            .await?
+            .run_until_stopped()
+            .await
+    })
 }
 
-async fn serve() -> anyhow::Result<()> {
-    let source = Source::load().await?;
-    let settings = Settings::from_source(&source)?;
-    telemetry::init(&settings.common.log_level, settings.common.log_format);
-    Application::build(settings)
-        .await?
-        .run_until_stopped()
-        .await
+pub async fn run(args: Vec<String>) -> ExitCode {
+    CLI.run(&args, serve, no_extra).await
 }
