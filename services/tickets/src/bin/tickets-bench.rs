@@ -611,6 +611,17 @@ async fn drive(ctx: Arc<Ctx>, scenario: Scenario, opts: &Options) -> anyhow::Res
                     Ok(resp) => {
                         let status = resp.status();
                         let body = resp.bytes().await;
+                        if status.is_success() && scenario == Scenario::Patch {
+                            // A PATCH that changes nothing keeps the version: follow the answer.
+                            if let Some(v) = body
+                                .as_ref()
+                                .ok()
+                                .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+                                .and_then(|t| t["version"].as_i64())
+                            {
+                                version = v;
+                            }
+                        }
                         if !status.is_success() && first_error.is_none() {
                             let text = body.map(|b| String::from_utf8_lossy(&b).into_owned());
                             first_error = Some(format!("{status}: {}", text.unwrap_or_default()));
@@ -623,11 +634,7 @@ async fn drive(ctx: Arc<Ctx>, scenario: Scenario, opts: &Options) -> anyhow::Res
                     }
                 };
                 latencies.push(t0.elapsed());
-                if ok {
-                    if scenario == Scenario::Patch {
-                        version += 1;
-                    }
-                } else {
+                if !ok {
                     errors += 1;
                 }
             }
