@@ -227,7 +227,14 @@ impl From<anyhow::Error> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        ApiError::Internal(e.into())
+        match e {
+            // Every connection busy for the whole acquire timeout: overload, not a bug.
+            sqlx::Error::PoolTimedOut => {
+                tracing::warn!("database pool timed out");
+                ApiError::ServiceUnavailable("The service is overloaded; try again shortly.".into())
+            }
+            e => ApiError::Internal(e.into()),
+        }
     }
 }
 
