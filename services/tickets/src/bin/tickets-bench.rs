@@ -12,7 +12,7 @@
 //! newest-first search), each bounded by `--requests` and `--seconds`, printing
 //! requests/s, p50 and p99, and finally the tickets service's peak RSS (VmHWM).
 //!
-//! There is no gateway in the tree yet, so the driver calls the tickets service directly.
+//! The driver calls the gateway, which forwards to the tickets service (rate limits off).
 
 use std::{
     path::{Path, PathBuf},
@@ -821,6 +821,24 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
         &opts.dir.join(format!("tickets-{backend:?}.log")),
     )?;
     wait_live(&http, &tickets_base).await?;
+    // The load goes through the gateway, as clients' does (its rate limits off: this measures
+    // the services, not the limiter).
+    let gateway_port = free_port()?;
+    let gateway_base = format!("http://127.0.0.1:{gateway_port}");
+    let _gateway = start(
+        "docket-gateway",
+        &[
+            ("PORT", gateway_port.to_string()),
+            ("AUTH_URL", auth_base.clone()),
+            ("TICKETS_URL", tickets_base.clone()),
+            ("RATE_LIMIT_ENABLED", "false".into()),
+            ("LOG_LEVEL", "warn".into()),
+            ("WEB_DIR", opts.dir.join("no-web").display().to_string()),
+        ],
+        &opts.dir.join(format!("gateway-{backend:?}.log")),
+    )?;
+    wait_live(&http, &gateway_base).await?;
+    println!("  driving {gateway_base} (gateway) → {tickets_base} (tickets)");
     let patch_targets = seeded
         .sample_ids
         .iter()
@@ -833,7 +851,7 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
     }
     let ctx = Arc::new(Ctx {
         http,
-        base: tickets_base,
+        base: gateway_base,
         agent: agent_token,
         requesters: requester_tokens,
         sample: seeded.sample_ids.clone(),
