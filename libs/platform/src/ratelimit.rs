@@ -258,6 +258,9 @@ impl Limiter {
     ) -> anyhow::Result<Self> {
         let redis = match redis_url {
             Some(url) => {
+                // `rediss://` (ElastiCache with TLS) builds its TLS config from rustls'
+                // process default; more than one crypto backend is compiled in, so name one.
+                let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
                 let client = redis::Client::open(url)?;
                 let config = redis::aio::ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(timeout.max(Duration::from_millis(200))))
@@ -433,6 +436,31 @@ mod tests {
         let (d, store) = gcra(rate, Mode::Check, None, 5);
         assert!(d.allowed && store.is_none());
         assert_eq!(d.remaining, 1);
+    }
+
+    #[tokio::test]
+    async fn a_tls_redis_url_is_accepted_and_an_unreachable_one_falls_back() {
+        let limiter = Limiter::new(
+            Some("rediss://127.0.0.1:1"),
+            "t",
+            Duration::from_millis(100),
+            RedisDown::Fallback,
+        )
+        .expect("rediss:// URLs are supported");
+        let rate = Rate {
+            limit: 1,
+            period: Duration::from_secs(60),
+        };
+        let first = limiter
+            .decide("c", "k", rate, Mode::Take)
+            .await
+            .expect("fallback decides");
+        let second = limiter
+            .decide("c", "k", rate, Mode::Take)
+            .await
+            .expect("fallback decides");
+        assert!(first.allowed && !second.allowed);
+        assert!(!limiter.shared());
     }
 
     #[test]
