@@ -67,3 +67,60 @@ pub async fn probe_live(port: u16) -> bool {
         .map(|r| r.status().is_success())
         .unwrap_or(false)
 }
+
+/// What a service provides to be run by [`Application`]: how to build its state from its
+/// settings, and the route table built from that state.
+pub trait Service: Sized + Send + 'static {
+    /// For the "listening" log line.
+    const NAME: &'static str;
+    type Settings: Send;
+    /// Connects to what the service needs (database, storage…), applying migrations.
+    fn build(
+        settings: Self::Settings,
+    ) -> impl std::future::Future<Output = anyhow::Result<Self>> + Send;
+    fn common(&self) -> &crate::config::CommonSettings;
+    fn routes(self) -> poem::endpoint::BoxEndpoint<'static, poem::Response>;
+}
+
+/// A service bound to its port (0 in tests), ready to serve until a signal.
+pub struct Application<S> {
+    listener: TcpListener,
+    port: u16,
+    state: S,
+}
+
+impl<S: Service> Application<S> {
+    /// Builds the state and binds `HOST:PORT`.
+    pub async fn build(settings: S::Settings) -> anyhow::Result<Self> {
+        let state = S::build(settings).await?;
+        let listener = bind(&state.common().host, state.common().port).await?;
+        let port = listener.local_addr()?.port();
+        Ok(Self {
+            listener,
+            port,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &S {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or SIGINT.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    pub async fn run_until(
+        self,
+        signal: impl std::future::Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
+        let drain = self.state.common().shutdown_drain;
+        tracing::info!(port = self.port, "{} listening", S::NAME);
+        serve(self.listener, self.state.routes(), signal, drain).await
+    }
+}

@@ -10,7 +10,6 @@ use docket_platform::{
     server,
 };
 use poem::{Endpoint, EndpointExt, Route, endpoint::make_sync, web::Json};
-use tokio::net::TcpListener;
 
 use crate::{
     Settings,
@@ -27,49 +26,23 @@ pub const MIGRATIONS: Migrations = Migrations {
     postgres: &POSTGRES,
 };
 
-pub struct Application {
-    listener: TcpListener,
-    port: u16,
-    state: AppState,
-}
+/// The attachments service, bound and ready to run.
+pub type Application = server::Application<AppState>;
 
-impl Application {
-    /// Connects to the database (applying migrations), opens storage and binds.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let state = state(settings).await?;
-        let listener =
-            server::bind(&state.settings.common.host, state.settings.common.port).await?;
-        let port = listener.local_addr()?.port();
-        Ok(Self {
-            listener,
-            port,
-            state,
-        })
+impl server::Service for AppState {
+    const NAME: &'static str = "attachments service";
+    type Settings = Settings;
+
+    async fn build(settings: Settings) -> anyhow::Result<Self> {
+        state(settings).await
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
+    fn common(&self) -> &docket_platform::config::CommonSettings {
+        &self.settings.common
     }
 
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.run_until(server::shutdown_signal()).await
-    }
-
-    pub async fn run_until(
-        self,
-        signal: impl std::future::Future<Output = ()> + Send,
-    ) -> anyhow::Result<()> {
-        let drain = self.state.settings.common.shutdown_drain;
-        tracing::info!(
-            port = self.port,
-            storage = self.state.storage.kind(),
-            "attachments service listening"
-        );
-        server::serve(self.listener, routes(self.state), signal, drain).await
+    fn routes(self) -> poem::endpoint::BoxEndpoint<'static, poem::Response> {
+        routes(self).map_to_response().boxed()
     }
 }
 
@@ -78,6 +51,7 @@ pub async fn state(settings: Settings) -> anyhow::Result<AppState> {
     let db = Db::connect(settings.database_url.expose(), MIGRATIONS, 10).await?;
     tokio::fs::create_dir_all(settings.upload_dir.join("tmp")).await?;
     let storage = storage::from_settings(&settings).await?;
+    tracing::info!(storage = storage.kind(), "attachment storage ready");
     Ok(AppState {
         db,
         storage,

@@ -9,7 +9,6 @@ use docket_platform::{
     server,
 };
 use poem::{Endpoint, EndpointExt, Route, endpoint::make_sync, web::Json};
-use tokio::net::TcpListener;
 
 use crate::{
     Settings,
@@ -26,45 +25,23 @@ pub const MIGRATIONS: Migrations = Migrations {
     postgres: &POSTGRES,
 };
 
-pub struct Application {
-    listener: TcpListener,
-    port: u16,
-    state: AppState,
-}
+/// The auth service, bound and ready to run.
+pub type Application = server::Application<AppState>;
 
-impl Application {
-    /// Connects to the database (applying migrations), loads the signing key and binds.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let state = state(settings).await?;
-        let listener =
-            server::bind(&state.settings.common.host, state.settings.common.port).await?;
-        let port = listener.local_addr()?.port();
-        Ok(Self {
-            listener,
-            port,
-            state,
-        })
+impl server::Service for AppState {
+    const NAME: &'static str = "auth service";
+    type Settings = Settings;
+
+    async fn build(settings: Settings) -> anyhow::Result<Self> {
+        state(settings).await
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
+    fn common(&self) -> &docket_platform::config::CommonSettings {
+        &self.settings.common
     }
 
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.run_until(server::shutdown_signal()).await
-    }
-
-    pub async fn run_until(
-        self,
-        signal: impl std::future::Future<Output = ()> + Send,
-    ) -> anyhow::Result<()> {
-        let drain = self.state.settings.common.shutdown_drain;
-        tracing::info!(port = self.port, "auth service listening");
-        server::serve(self.listener, routes(self.state), signal, drain).await
+    fn routes(self) -> poem::endpoint::BoxEndpoint<'static, poem::Response> {
+        routes(self).map_to_response().boxed()
     }
 }
 
