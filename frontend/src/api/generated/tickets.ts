@@ -10,7 +10,8 @@ export type paths = {
         };
         /**
          * List tickets, newest first. Requesters see only their own. `q` searches subject,
-         *     description and the comments the caller can see (every word must appear).
+         *     description and the comments the caller can see: every word must appear somewhere in
+         *     the ticket.
          */
         get: {
             parameters: {

@@ -61,7 +61,7 @@ impl CommentsApi {
         access.may_comment(body.internal)?;
         let text =
             CommentBody::parse(&body.body).map_err(docket_platform::ApiError::Unprocessable)?;
-        let row = repo::insert(&state.db.pool, ticket.id, auth.0.id, &text, body.internal).await?;
+        let row = repo::insert(&state.db, ticket.id, auth.0.id, &text, body.internal).await?;
         Ok(CreatedComment::Created(Json(row.into())))
     }
 

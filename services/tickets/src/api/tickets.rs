@@ -127,7 +127,7 @@ impl TicketsApi {
         let subject = Subject::parse(&body.subject).map_err(unprocessable)?;
         let description = Description::parse(&body.description).map_err(unprocessable)?;
         let row = repo::insert(
-            &state.db.pool,
+            &state.db,
             NewTicket {
                 subject: &subject,
                 description: &description,
@@ -141,7 +141,8 @@ impl TicketsApi {
     }
 
     /// List tickets, newest first. Requesters see only their own. `q` searches subject,
-    /// description and the comments the caller can see (every word must appear).
+    /// description and the comments the caller can see: every word must appear somewhere in
+    /// the ticket.
     #[oai(path = "/api/tickets", method = "get")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
@@ -175,12 +176,9 @@ impl TicketsApi {
             search_internal: auth.0.role.is_staff(),
         };
         let rows = repo::list(&state.db, &filter, after.as_ref(), limit).await?;
-        let (rows, next_cursor) = pagination::page(rows, limit, |t| Cursor {
-            at: t.created_at,
-            id: t.id.to_string(),
-        });
+        let (rows, next_cursor) = pagination::page(rows, limit, |(_, cursor)| cursor.clone());
         Ok(Json(TicketPage {
-            items: rows.into_iter().map(Ticket::from).collect(),
+            items: rows.into_iter().map(|(t, _)| Ticket::from(t)).collect(),
             next_cursor,
         }))
     }
@@ -264,7 +262,7 @@ impl TicketsApi {
                 ));
             }
         }
-        match repo::update(&state.db.pool, &current, expected, changes, auth.0.id).await? {
+        match repo::update(&state.db, &current, expected, changes, auth.0.id).await? {
             UpdateOutcome::Updated(row) => Ok(Json(row.into())),
             UpdateOutcome::Stale => Err(stale()),
         }
@@ -285,7 +283,7 @@ impl TicketsApi {
             .attachments
             .delete_for_ticket(ticket.id, &auth.0.token)
             .await?;
-        repo::delete(&state.db.pool, ticket.id).await?;
+        repo::delete(&state.db, ticket.id).await?;
         tracing::info!(ticket_id = %ticket.id, admin = %auth.0.id, "ticket deleted");
         Ok(Deleted::NoContent)
     }

@@ -37,8 +37,13 @@ use uuid::Uuid;
 
 const HELP: &str = "usage: tickets-bench [--backend sqlite|postgres|both] [--tickets N] [--users N]
        [--comments N] [--concurrency N] [--requests N] [--seconds N] [--pg-url URL] [--dir PATH]
+       [--rate R] [--only list,filter,search,search-common,get,create,patch]
 defaults: both, 1000000 tickets, 1000 users, 3 comments, 64 connections, 20000 requests or
-15 s per scenario, postgres://postgres@127.0.0.1:5432/postgres, target/bench";
+15 s per scenario, postgres://postgres@127.0.0.1:5432/postgres, target/bench, every scenario.
+Without --rate each connection sends its next request as soon as the last one is answered
+(closed loop: the figures are the service's saturation throughput and the queueing it causes).
+With --rate R the connections together send R requests/s on a fixed schedule (open loop) and
+each latency counts from the request's scheduled time.";
 
 #[derive(Debug, Clone)]
 struct Options {
@@ -51,6 +56,8 @@ struct Options {
     seconds: u64,
     pg_url: String,
     dir: PathBuf,
+    rate: Option<usize>,
+    only: Vec<String>,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -89,6 +96,13 @@ fn options() -> anyhow::Result<Options> {
         pg_url: get("--pg-url")
             .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into()),
         dir: PathBuf::from(get("--dir").unwrap_or_else(|| "target/bench".into())),
+        rate: get("--rate")
+            .map(|v| v.parse())
+            .transpose()
+            .context("--rate")?,
+        only: get("--only")
+            .map(|v| v.split(',').map(str::to_owned).collect())
+            .unwrap_or_default(),
     })
 }
 
@@ -401,6 +415,59 @@ async fn wait_live(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
     bail!("{base} did not start")
 }
 
+/// CPU time (user + system) a process has used so far, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start at state; utime and stime are
+    // the 14th and 15th fields of the line, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (ticks(11) + ticks(12)) as f64 / 100.0
+}
+
+/// CPU time of every process whose command name is `comm` (all PostgreSQL backends).
+fn cpu_seconds_named(comm: &str) -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
+        })
+        .map(cpu_seconds)
+        .sum()
+}
+
+/// Where the CPU went during a scenario: the driver, the gateway, the tickets service, and
+/// PostgreSQL (all its processes).
+#[derive(Clone, Copy)]
+struct CpuSample {
+    driver: f64,
+    gateway: f64,
+    tickets: f64,
+    postgres: f64,
+}
+
+impl CpuSample {
+    fn take(gateway: u32, tickets: u32) -> Self {
+        Self {
+            driver: cpu_seconds(std::process::id()),
+            gateway: cpu_seconds(gateway),
+            tickets: cpu_seconds(tickets),
+            postgres: cpu_seconds_named("postgres"),
+        }
+    }
+}
+
 fn vm_hwm_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
@@ -480,6 +547,22 @@ async fn print_plans(db: &Db, search_code: &str, a_requester: Uuid) -> anyhow::R
                 ..base.clone()
             },
         ),
+        (
+            "search a common word (staff)",
+            ListFilter {
+                q: SearchQuery::parse("printer").ok().flatten(),
+                ..base.clone()
+            },
+        ),
+        (
+            "search (a requester's own)",
+            ListFilter {
+                scope: ListScope::RequestedBy(a_requester),
+                q: SearchQuery::parse(search_code).ok().flatten(),
+                search_internal: false,
+                ..base.clone()
+            },
+        ),
     ];
     for (name, filter) in cases {
         let (sql, args) = list_sql(db.backend, &filter, None, 20);
@@ -514,6 +597,19 @@ enum Scenario {
 }
 
 impl Scenario {
+    /// The name `--only` takes.
+    fn key(self) -> &'static str {
+        match self {
+            Scenario::FirstPage => "list",
+            Scenario::Filter => "filter",
+            Scenario::Search => "search",
+            Scenario::SearchCommon => "search-common",
+            Scenario::Get => "get",
+            Scenario::Create => "create",
+            Scenario::Patch => "patch",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Scenario::FirstPage => "list first page",
@@ -535,17 +631,27 @@ struct Ctx {
     sample: Vec<Uuid>,
     /// One ticket per connection for PATCH, so versions never collide.
     patch_targets: Vec<Uuid>,
+    gateway_pid: u32,
+    tickets_pid: u32,
 }
 
 async fn drive(ctx: Arc<Ctx>, scenario: Scenario, opts: &Options) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(opts.seconds);
     let remaining = Arc::new(std::sync::atomic::AtomicI64::new(opts.requests as i64));
+    let cpu_before = CpuSample::take(ctx.gateway_pid, ctx.tickets_pid);
     let started = Instant::now();
+    // With --rate, each connection sends on a fixed schedule (open loop) and latency counts
+    // from the scheduled time, so a stall is not hidden by the requests it delayed.
+    let interval = opts
+        .rate
+        .map(|r| Duration::from_secs_f64(opts.concurrency as f64 / r as f64));
+    let conns = opts.concurrency;
     let mut tasks = Vec::new();
-    for task in 0..opts.concurrency {
+    for task in 0..conns {
         let ctx = ctx.clone();
         let remaining = remaining.clone();
         tasks.push(tokio::spawn(async move {
+            let mut next = interval.map(|i| started + i.mul_f64(task as f64 / conns as f64));
             let mut rng = Rng(0xA5A5_0000 + task as u64 * 7919 + 1);
             let mut latencies = Vec::new();
             let mut errors = 0usize;
@@ -606,7 +712,15 @@ async fn drive(ctx: Arc<Ctx>, scenario: Scenario, opts: &Options) -> anyhow::Res
                             }))
                     }
                 };
-                let t0 = Instant::now();
+                let t0 = match (next.as_mut(), interval) {
+                    (Some(at), Some(every)) => {
+                        let scheduled = *at;
+                        *at += every;
+                        tokio::time::sleep_until(scheduled.into()).await;
+                        scheduled
+                    }
+                    _ => Instant::now(),
+                };
                 let ok = match rb.send().await {
                     Ok(resp) => {
                         let status = resp.status();
@@ -651,6 +765,7 @@ async fn drive(ctx: Arc<Ctx>, scenario: Scenario, opts: &Options) -> anyhow::Res
         first_error = first_error.or(f);
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu_after = CpuSample::take(ctx.gateway_pid, ctx.tickets_pid);
     all.sort();
     let pct = |p: f64| {
         all.get(((all.len() as f64 * p).ceil() as usize).saturating_sub(1))
@@ -669,6 +784,14 @@ async fn drive(ctx: Arc<Ctx>, scenario: Scenario, opts: &Options) -> anyhow::Res
     if let Some(e) = first_error {
         println!("    first error: {e}");
     }
+    let per_request = |before: f64, after: f64| (after - before) * 1e6 / all.len().max(1) as f64;
+    println!(
+        "    CPU per request: driver {:.0} µs, gateway {:.0} µs, tickets {:.0} µs, postgres {:.0} µs",
+        per_request(cpu_before.driver, cpu_after.driver),
+        per_request(cpu_before.gateway, cpu_after.gateway),
+        per_request(cpu_before.tickets, cpu_after.tickets),
+        per_request(cpu_before.postgres, cpu_after.postgres),
+    );
     Ok(())
 }
 
@@ -780,17 +903,22 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
     if backend == Backend::Postgres {
         // Build the full-text indexes once after loading rather than row by row.
         db.pool
-            .execute("DROP INDEX tickets_search_idx; DROP INDEX comments_search_idx")
+            .execute("DROP INDEX tickets_search_public_idx; DROP INDEX tickets_search_all_idx")
             .await?;
     }
     let seeded = seed_tickets(&db, opts, &requesters, &staff).await?;
+    let t0 = Instant::now();
+    // The seeding wrote rows directly: build every ticket's search document as the service
+    // would have.
+    docket_tickets::repo::search::rebuild_all(&db).await?;
+    println!("search documents in {:.1} s", t0.elapsed().as_secs_f64());
     let t0 = Instant::now();
     match backend {
         Backend::Postgres => {
             db.pool
                 .execute(
-                    "CREATE INDEX tickets_search_idx ON tickets USING GIN (search); \
-                     CREATE INDEX comments_search_idx ON comments USING GIN (search)",
+                    "CREATE INDEX tickets_search_public_idx ON tickets USING GIN (search_public); \
+                     CREATE INDEX tickets_search_all_idx ON tickets USING GIN (search_all)",
                 )
                 .await?;
             db.pool.execute("VACUUM ANALYZE").await?;
@@ -856,6 +984,8 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
         requesters: requester_tokens,
         sample: seeded.sample_ids.clone(),
         patch_targets,
+        gateway_pid: _gateway.0.id(),
+        tickets_pid: tickets.0.id(),
     });
     // Warm the key cache and connections.
     for _ in 0..3 {
@@ -874,6 +1004,9 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
         Scenario::Create,
         Scenario::Patch,
     ] {
+        if !opts.only.is_empty() && !opts.only.iter().any(|o| scenario.key() == o) {
+            continue;
+        }
         drive(ctx.clone(), scenario, opts).await?;
     }
     let pid = tickets.0.id();

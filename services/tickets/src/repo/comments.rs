@@ -1,11 +1,14 @@
 //! Comments and internal notes.
 
-use docket_platform::{db::now_ms, pagination::Cursor};
+use docket_platform::{
+    db::{Db, now_ms},
+    pagination::Cursor,
+};
 use serde_json::json;
 use sqlx::{AnyPool, Row, any::AnyRow};
 use uuid::Uuid;
 
-use super::{Arg, Args, events, query_with, uuid_col};
+use super::{Arg, Args, events, query_with, search, uuid_col};
 use crate::domain::{CommentBody, EventKind};
 
 #[derive(Debug, Clone)]
@@ -31,10 +34,12 @@ fn from_row(row: &AnyRow) -> Result<CommentRow, sqlx::Error> {
     })
 }
 
-/// Adds a comment and its `comment_added` event in one transaction.
-#[tracing::instrument(skip(pool, body))]
+/// Adds a comment and its `comment_added` event, touches the ticket's `updated_at` (the ticket
+/// moved, as help desks show it; its `version` stays, so a comment never makes someone's edit
+/// stale) and rewrites its search document, in one transaction.
+#[tracing::instrument(skip(db, body))]
 pub async fn insert(
-    pool: &AnyPool,
+    db: &Db,
     ticket_id: Uuid,
     author_id: Uuid,
     body: &CommentBody,
@@ -42,7 +47,14 @@ pub async fn insert(
 ) -> Result<CommentRow, sqlx::Error> {
     let now = now_ms();
     let id = Uuid::now_v7();
-    let mut tx = pool.begin().await?;
+    let mut tx = db.pool.begin().await?;
+    // First, so the ticket's row lock orders concurrent comments: the search document written
+    // below then sees every comment committed before this one.
+    sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(ticket_id.to_string())
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "INSERT INTO comments (id, ticket_id, author_id, body, internal, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -67,6 +79,7 @@ pub async fn insert(
         },
     )
     .await?;
+    search::refresh(&mut tx, db.backend, ticket_id).await?;
     tx.commit().await?;
     Ok(CommentRow {
         id,

@@ -4,6 +4,7 @@
 
 pub mod comments;
 pub mod events;
+pub mod search;
 pub mod tickets;
 
 use sqlx::{Row, any::AnyRow};

@@ -9,7 +9,7 @@ use serde_json::json;
 use sqlx::{AnyPool, Row, any::AnyRow};
 use uuid::Uuid;
 
-use super::{Arg, Args, events, opt_uuid_col, query_with, uuid_col};
+use super::{Arg, Args, events, opt_uuid_col, query_with, search, uuid_col};
 use crate::domain::{
     Description, EventKind, Priority, SearchQuery, Status, Subject, access::ListScope,
 };
@@ -60,9 +60,10 @@ pub struct NewTicket<'a> {
     pub requester_id: Uuid,
 }
 
-/// Creates an `open` ticket at version 1 and its `created` event, in one transaction.
+/// Creates an `open` ticket at version 1, its `created` event and its search document, in one
+/// transaction.
 #[tracing::instrument(skip_all)]
-pub async fn insert(pool: &AnyPool, new: NewTicket<'_>) -> Result<TicketRow, sqlx::Error> {
+pub async fn insert(db: &Db, new: NewTicket<'_>) -> Result<TicketRow, sqlx::Error> {
     let now = now_ms();
     let row = TicketRow {
         id: Uuid::now_v7(),
@@ -76,7 +77,7 @@ pub async fn insert(pool: &AnyPool, new: NewTicket<'_>) -> Result<TicketRow, sql
         created_at: now,
         updated_at: now,
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = db.pool.begin().await?;
     sqlx::query(
         "INSERT INTO tickets (id, subject, description, status, priority, requester_id, \
          assignee_id, version, created_at, updated_at) \
@@ -103,6 +104,7 @@ pub async fn insert(pool: &AnyPool, new: NewTicket<'_>) -> Result<TicketRow, sql
         },
     )
     .await?;
+    search::refresh(&mut tx, db.backend, row.id).await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -130,6 +132,14 @@ pub struct ListFilter {
     pub search_internal: bool,
 }
 
+/// Whether a list is ordered by the ticket's position in the search index (a text search on
+/// SQLite, walked newest first by FTS5 itself) rather than by `(created_at, id)`. Positions
+/// grow with every new ticket, so both orders are newest first; the cursor holds the key of
+/// the order it came from.
+fn by_position(backend: Backend, filter: &ListFilter) -> bool {
+    backend == Backend::Sqlite && filter.q.is_some()
+}
+
 /// The SQL and arguments of a list query (public so the benchmark can EXPLAIN it).
 pub fn list_sql(
     backend: Backend,
@@ -138,7 +148,39 @@ pub fn list_sql(
     limit: u32,
 ) -> (String, Vec<Arg>) {
     let mut args = Args::default();
-    let mut sql = format!("SELECT {COLUMNS} FROM tickets t WHERE 1 = 1");
+    let by_position = by_position(backend, filter);
+    let mut sql = if by_position {
+        format!(
+            "SELECT {COLUMNS}, ticket_text.rowid AS position FROM ticket_text \
+             JOIN tickets t ON t.seq = ticket_text.rowid WHERE 1 = 1"
+        )
+    } else {
+        format!("SELECT {COLUMNS} FROM tickets t WHERE 1 = 1")
+    };
+    if let Some(q) = &filter.q {
+        match backend {
+            Backend::Sqlite => {
+                let expr = if filter.search_internal {
+                    q.fts5()
+                } else {
+                    format!("{{public}} : ({})", q.fts5())
+                };
+                let p = args.push(Arg::Text(expr));
+                sql.push_str(&format!(" AND ticket_text MATCH {p}"));
+            }
+            Backend::Postgres => {
+                let column = if filter.search_internal {
+                    "search_all"
+                } else {
+                    "search_public"
+                };
+                let p = args.push(Arg::Text(q.plain()));
+                sql.push_str(&format!(
+                    " AND t.{column} @@ plainto_tsquery('simple', {p})"
+                ));
+            }
+        }
+    }
     if let ListScope::RequestedBy(id) = filter.scope {
         let p = args.push(Arg::Text(id.to_string()));
         sql.push_str(&format!(" AND t.requester_id = {p}"));
@@ -159,62 +201,57 @@ pub fn list_sql(
         let p = args.push(Arg::Text(id.to_string()));
         sql.push_str(&format!(" AND t.assignee_id = {p}"));
     }
-    if let Some(q) = &filter.q {
-        let public_only = if filter.search_internal {
-            ""
-        } else {
-            " AND c.internal = 0"
-        };
-        match backend {
-            Backend::Sqlite => {
-                let p = args.push(Arg::Text(q.fts5()));
-                sql.push_str(&format!(
-                    " AND t.id IN (\
-                     SELECT s.id FROM tickets_fts JOIN tickets s ON s.seq = tickets_fts.rowid \
-                     WHERE tickets_fts MATCH {p} \
-                     UNION SELECT c.ticket_id FROM comments_fts \
-                     JOIN comments c ON c.seq = comments_fts.rowid \
-                     WHERE comments_fts MATCH {p}{public_only})"
-                ));
-            }
-            Backend::Postgres => {
-                let p = args.push(Arg::Text(q.plain()));
-                sql.push_str(&format!(
-                    " AND t.id IN (\
-                     SELECT s.id FROM tickets s WHERE s.search @@ plainto_tsquery('simple', {p}) \
-                     UNION SELECT c.ticket_id FROM comments c \
-                     WHERE c.search @@ plainto_tsquery('simple', {p}){public_only})"
-                ));
-            }
+    let l = if by_position {
+        if let Some(c) = after {
+            let a = args.push(Arg::Int(c.at));
+            sql.push_str(&format!(" AND ticket_text.rowid < {a}"));
         }
-    }
-    if let Some(c) = after {
-        let a = args.push(Arg::Int(c.at));
-        let b = args.push(Arg::Text(c.id.clone()));
-        sql.push_str(&format!(" AND (t.created_at, t.id) < ({a}, {b})"));
-    }
-    let l = args.push(Arg::Int(i64::from(limit) + 1));
-    sql.push_str(&format!(" ORDER BY t.created_at DESC, t.id DESC LIMIT {l}"));
+        let l = args.push(Arg::Int(i64::from(limit) + 1));
+        format!(" ORDER BY ticket_text.rowid DESC LIMIT {l}")
+    } else {
+        if let Some(c) = after {
+            let a = args.push(Arg::Int(c.at));
+            let b = args.push(Arg::Text(c.id.clone()));
+            sql.push_str(&format!(" AND (t.created_at, t.id) < ({a}, {b})"));
+        }
+        let l = args.push(Arg::Int(i64::from(limit) + 1));
+        format!(" ORDER BY t.created_at DESC, t.id DESC LIMIT {l}")
+    };
+    sql.push_str(&l);
     (sql, args.0)
 }
 
 /// Newest first, keyset-paginated; fetches `limit + 1` rows so the caller knows if more exist.
+/// Each row comes with the cursor that continues after it.
 #[tracing::instrument(skip(db))]
 pub async fn list(
     db: &Db,
     filter: &ListFilter,
     after: Option<&Cursor>,
     limit: u32,
-) -> Result<Vec<TicketRow>, sqlx::Error> {
+) -> Result<Vec<(TicketRow, Cursor)>, sqlx::Error> {
     if filter.q.as_ref().is_some_and(SearchQuery::is_empty) {
         return Ok(Vec::new());
     }
+    let by_position = by_position(db.backend, filter);
     let (sql, args) = list_sql(db.backend, filter, after, limit);
     query_with(&sql, args)
         .fetch_all(&db.pool)
         .await?
         .iter()
-        .map(from_row)
+        .map(|r| {
+            let row = from_row(r)?;
+            let at = if by_position {
+                r.try_get("position")?
+            } else {
+                row.created_at
+            };
+            let cursor = Cursor {
+                at,
+                id: row.id.to_string(),
+            };
+            Ok((row, cursor))
+        })
         .collect()
 }
 
@@ -238,9 +275,9 @@ pub enum UpdateOutcome {
 /// Applies `changes` if the ticket is still at `expected_version`, bumping the version and
 /// recording one event per changed field, all in one transaction. `current` is the row as
 /// read before: when the guarded UPDATE succeeds the version proves nothing changed since.
-#[tracing::instrument(skip(pool, current, changes), fields(ticket_id = %current.id))]
+#[tracing::instrument(skip(db, current, changes), fields(ticket_id = %current.id))]
 pub async fn update(
-    pool: &AnyPool,
+    db: &Db,
     current: &TicketRow,
     expected_version: i64,
     changes: Changes,
@@ -336,11 +373,14 @@ pub async fn update(
          WHERE id = {id} AND version = {v}",
         sets.join(", ")
     );
-    let mut tx = pool.begin().await?;
+    let mut tx = db.pool.begin().await?;
     let result = query_with(&sql, args.0).execute(&mut *tx).await?;
     if result.rows_affected() == 0 {
         tx.rollback().await?;
         return Ok(UpdateOutcome::Stale);
+    }
+    if !text_fields.is_empty() {
+        search::refresh(&mut tx, db.backend, current.id).await?;
     }
     for (kind, data) in new_events {
         events::insert(
@@ -362,11 +402,13 @@ pub async fn update(
     Ok(UpdateOutcome::Updated(next))
 }
 
-/// Deletes a ticket with its comments and events in one transaction; false if it was gone.
-#[tracing::instrument(skip(pool))]
-pub async fn delete(pool: &AnyPool, id: Uuid) -> Result<bool, sqlx::Error> {
-    let id = id.to_string();
-    let mut tx = pool.begin().await?;
+/// Deletes a ticket with its comments, events and search document in one transaction; false
+/// if it was gone.
+#[tracing::instrument(skip(db))]
+pub async fn delete(db: &Db, ticket_id: Uuid) -> Result<bool, sqlx::Error> {
+    let id = ticket_id.to_string();
+    let mut tx = db.pool.begin().await?;
+    search::remove(&mut tx, db.backend, ticket_id).await?;
     for sql in [
         "DELETE FROM comments WHERE ticket_id = $1",
         "DELETE FROM events WHERE ticket_id = $1",

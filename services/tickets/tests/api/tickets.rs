@@ -13,6 +13,7 @@ backend_tests!(
     bad_input_is_a_problem_never_a_500,
     each_filter_narrows_the_list,
     search_finds_subject_description_and_visible_comments_only,
+    a_comment_moves_the_ticket_but_keeps_its_version,
     paging_reaches_every_ticket_once_while_tickets_are_created,
     patch_needs_the_current_version_and_records_each_change,
     assignees_must_be_active_staff,
@@ -216,6 +217,11 @@ async fn search_finds_subject_description_and_visible_comments_only(backend: Bac
     // Internal notes: searchable by staff, invisible to the requester.
     assert_eq!(search("zebrafish", &agent).await, [mid]);
     assert!(search("zebrafish", &owner).await.is_empty());
+    // The words may be anywhere in the ticket: subject and a comment, or (for staff) a comment
+    // and an internal note.
+    assert_eq!(search("outlook%20mail", &owner).await, [mid]);
+    assert_eq!(search("zebrafish%20certificate", &agent).await, [mid]);
+    assert!(search("zebrafish%20certificate", &owner).await.is_empty());
     // Search syntax is just text; punctuation alone matches nothing.
     assert!(search("%22printer%22%20OR%20*", &owner).await.is_empty());
     assert!(search("%21%21", &owner).await.is_empty());
@@ -291,6 +297,52 @@ async fn paging_reaches_every_ticket_once_while_tickets_are_created(backend: Bac
     assert_eq!(pages, 3);
     created.reverse();
     assert_eq!(seen, created, "all 25, newest first, no duplicates");
+
+    // The same for a search, whose pages follow the search index's own order.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/tickets?q=ticket&limit=10&cursor={c}"),
+            None => "/api/tickets?q=ticket&limit=10".to_owned(),
+        };
+        let page = app.json(&path, &owner).await;
+        seen.extend(ids(&page));
+        app.ticket(&owner, "Another ticket arrives").await;
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, created, "all 25 matches, newest first, no duplicates");
+}
+
+async fn a_comment_moves_the_ticket_but_keeps_its_version(backend: Backend) {
+    let app = spawn(backend).await;
+    let owner = app.requester().await;
+    let t = app.ticket(&owner, "Docking station").await;
+    let path = format!("/api/tickets/{}", t["id"].as_str().unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let resp = app
+        .post(
+            &format!("{path}/comments"),
+            &owner,
+            &json!({"body": "Still flickering"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let after = app.json(&path, &owner).await;
+    assert_eq!(after["version"], 1, "a comment does not make edits stale");
+    assert_eq!(after["created_at"], t["created_at"]);
+    assert!(
+        after["updated_at"].as_str().unwrap() > t["updated_at"].as_str().unwrap(),
+        "{after}"
+    );
+    // An edit based on the version read before the comment still applies.
+    let resp = app
+        .patch(&path, &owner, Some("1"), &json!({"subject": "Dock"}))
+        .await;
+    assert_eq!(resp.status(), 200);
 }
 
 async fn patch_needs_the_current_version_and_records_each_change(backend: Backend) {
@@ -485,6 +537,24 @@ async fn delete_removes_everything_after_the_attachments_go(backend: Backend) {
         .unwrap()
         .get("n");
         assert_eq!(n, 0, "{table}");
+    }
+    assert!(ids(&app.json("/api/tickets?q=doomed", &admin).await).is_empty());
+    if backend == Backend::Sqlite {
+        // The search document went too: one per remaining ticket.
+        let count = |sql: &'static str| {
+            let pool = app.pool.clone();
+            async move {
+                sqlx::query(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+                    .get::<i64, _>(0)
+            }
+        };
+        assert_eq!(
+            count("SELECT COUNT(*) FROM ticket_text").await,
+            count("SELECT COUNT(*) FROM tickets").await
+        );
     }
     assert_eq!(
         app.json(

@@ -1,0 +1,86 @@
+//! The search documents: one per ticket, rewritten in the transaction of every change to the
+//! ticket's text, so a search never sees a half-applied change (see the 0002 migrations).
+//!
+//! - SQLite: a row of the contentless FTS5 table `ticket_text`, keyed by the ticket's `seq`,
+//!   with the columns `public` and `internal`.
+//! - Postgres: the tsvector columns `search_public` and `search_all` of the ticket itself.
+//!
+//! Public text is the subject, the description and the public comments; internal text is the
+//! internal notes.
+
+use docket_platform::db::{Backend, Db};
+use sqlx::AnyConnection;
+use uuid::Uuid;
+
+/// The statement that (re)writes the documents of one ticket (`$1`), or of every ticket.
+fn fill_sql(backend: Backend, one: bool) -> String {
+    // Word order across comments does not matter to a search of words.
+    let agg = match backend {
+        Backend::Sqlite => "group_concat(c.body, ' ')",
+        Backend::Postgres => "string_agg(c.body, ' ')",
+    };
+    let comments = |internal: u8| {
+        format!(
+            "(SELECT {agg} FROM comments c WHERE c.ticket_id = t.id AND c.internal = {internal})"
+        )
+    };
+    let public = format!(
+        "t.subject || ' ' || t.description || COALESCE(' ' || {}, '')",
+        comments(0)
+    );
+    let internal = format!("COALESCE({}, '')", comments(1));
+    let filter = if one { " WHERE t.id = $1" } else { "" };
+    match backend {
+        Backend::Sqlite => format!(
+            "INSERT OR REPLACE INTO ticket_text (rowid, public, internal) \
+             SELECT t.seq, {public}, {internal} FROM tickets t{filter}"
+        ),
+        Backend::Postgres => format!(
+            "UPDATE tickets u SET search_public = to_tsvector('simple', d.public_text), \
+             search_all = to_tsvector('simple', d.public_text || ' ' || d.internal_text) \
+             FROM (SELECT t.id, {public} AS public_text, {internal} AS internal_text \
+             FROM tickets t{filter}) d WHERE u.id = d.id"
+        ),
+    }
+}
+
+/// Rewrites the search documents of one ticket. Call it inside the transaction that changed
+/// the text, after the change: on Postgres the caller must already hold the ticket's row lock
+/// (it has updated the row), so a concurrent comment cannot be left out.
+pub async fn refresh(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    ticket_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&fill_sql(backend, true))
+        .bind(ticket_id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes a ticket's search document (on Postgres it goes with the row).
+pub async fn remove(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    ticket_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    if backend == Backend::Sqlite {
+        sqlx::query(
+            "DELETE FROM ticket_text WHERE rowid = (SELECT seq FROM tickets WHERE id = $1)",
+        )
+        .bind(ticket_id.to_string())
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Rewrites every ticket's search documents: for data loaded behind the service's back (the
+/// benchmark's seeding).
+pub async fn rebuild_all(db: &Db) -> Result<(), sqlx::Error> {
+    sqlx::query(&fill_sql(db.backend, false))
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
