@@ -8,10 +8,16 @@
 //! HTTP, cached, and fetched again when an unknown `kid` appears (at most every few seconds, so
 //! forged `kid`s cannot hammer the auth service). Handlers take [`BearerAuth`] and never parse
 //! tokens themselves.
+//!
+//! A signature check costs more than the rest of a simple request, and a client sends the same
+//! token many times, so tokens that passed are remembered (exact token text → claims) for at
+//! most a minute, never past their `exp`. A changed key set forgets them all. Nothing that
+//! failed is remembered, and a token that differs by one byte is checked afresh.
 
 use std::{
     collections::HashMap,
-    sync::Arc,
+    num::NonZeroUsize,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -113,7 +119,14 @@ struct VerifierInner {
     last_fetch: RwLock<Option<Instant>>,
     min_refetch: Duration,
     leeway_secs: u64,
+    /// Tokens that passed every check, with when they did.
+    verified: Mutex<lru::LruCache<String, (Claims, Instant)>>,
 }
+
+/// How many verified tokens are remembered (about 0.5 KiB each).
+const VERIFIED_CAPACITY: NonZeroUsize = NonZeroUsize::new(10_000).unwrap();
+/// How long a verified token is trusted without a new signature check.
+const VERIFIED_TTL: Duration = Duration::from_secs(60);
 
 fn key_from_jwk(jwk: &Jwk) -> Option<(String, CachedKey)> {
     let kid = jwk.common.key_id.clone()?;
@@ -152,6 +165,7 @@ impl TokenVerifier {
                 last_fetch: RwLock::new(None),
                 min_refetch: Duration::from_secs(5),
                 leeway_secs,
+                verified: Mutex::new(lru::LruCache::new(VERIFIED_CAPACITY)),
             }),
         }
     }
@@ -176,11 +190,49 @@ impl TokenVerifier {
         let keys: HashMap<_, _> = set.keys.iter().filter_map(key_from_jwk).collect();
         tracing::info!(keys = keys.len(), "auth key set loaded");
         *self.inner.keys.write().await = keys;
+        // A key may have been withdrawn: check every token again.
+        self.verified().clear();
         Ok(())
+    }
+
+    fn verified(&self) -> std::sync::MutexGuard<'_, lru::LruCache<String, (Claims, Instant)>> {
+        // The cache holds no invariant a panic could break: recover it.
+        self.inner
+            .verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The claims of a token verified less than [`VERIFIED_TTL`] ago and still within its
+    /// validity window.
+    fn remembered(&self, token: &str) -> Option<Claims> {
+        let mut cache = self.verified();
+        let (claims, at) = cache.get(token)?;
+        let now = chrono::Utc::now().timestamp();
+        let leeway = i64::try_from(self.inner.leeway_secs).unwrap_or(i64::MAX);
+        if at.elapsed() < VERIFIED_TTL
+            && now < claims.exp.saturating_add(leeway)
+            && claims.nbf <= now.saturating_add(leeway)
+        {
+            return Some(claims.clone());
+        }
+        cache.pop(token);
+        None
     }
 
     /// Verifies a token and returns its claims; every failure is a 401.
     pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        if let Some(claims) = self.remembered(token) {
+            return Ok(claims);
+        }
+        let claims = self.check(token).await?;
+        self.verified()
+            .put(token.to_owned(), (claims.clone(), Instant::now()));
+        Ok(claims)
+    }
+
+    /// The full check: algorithm, key, signature and claims.
+    async fn check(&self, token: &str) -> Result<Claims, ApiError> {
         let invalid = || ApiError::Unauthorized("The access token is invalid or expired.".into());
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
         if !ALLOWED_ALGORITHMS.contains(&header.alg) {

@@ -6,7 +6,7 @@
 //! booleans INTEGER 0/1, and placeholders `$1..$N`. Each service keeps one migrations folder
 //! per backend; [`Db::connect`] applies the right one before the service takes traffic.
 
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use futures_util::future::BoxFuture;
@@ -35,6 +35,38 @@ pub struct Migrations {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// SQLite takes one writer at a time, and a writer that finds the database locked sleeps
+    /// in steps of up to 100 ms (`busy_timeout`) before it tries again: under concurrent writes
+    /// that turns into a long tail. Writers of this process queue here instead, in order.
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction from [`Db::begin_write`]; it derefs to the sqlx transaction.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::Transaction<'static, sqlx::Any>;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 impl Db {
@@ -94,7 +126,25 @@ impl Db {
             Backend::Postgres => migrations.postgres,
         };
         migrator.run(&pool).await.context("applying migrations")?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            writer: Arc::default(),
+        })
+    }
+
+    /// Begins a transaction that will write. On SQLite it first waits for this process's
+    /// previous writers, in arrival order (see [`Db::writer`](Self)); Postgres writers run
+    /// concurrently and lock rows.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let turn = match self.backend {
+            Backend::Sqlite => Some(self.writer.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
+        Ok(WriteTx {
+            tx: self.pool.begin().await?,
+            _turn: turn,
+        })
     }
 
     /// True when a unique constraint rejected a write.

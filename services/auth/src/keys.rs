@@ -169,6 +169,26 @@ mod tests {
         Ok(())
     }
 
+    #[tokio::test]
+    async fn a_remembered_token_still_expires_and_only_the_exact_text_is_remembered()
+    -> anyhow::Result<()> {
+        let keys = SigningKeys::from_pem(&SigningKeys::generate_pem()?)?;
+        let verifier = keys.verifier(0);
+        let token = keys.sign_access_token(Uuid::new_v4(), Role::Requester, 1)?;
+        assert!(verifier.verify(&token).await.is_ok());
+        // Remembered now; one changed byte of the signature is still checked and refused.
+        let mut forged = token.clone().into_bytes();
+        let last = forged.len() - 2;
+        forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged)?;
+        assert!(verifier.verify(&forged).await.is_err());
+        assert!(verifier.verify(&token).await.is_ok());
+        // Past its exp the remembered token is refused like any other.
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        assert!(verifier.verify(&token).await.is_err());
+        Ok(())
+    }
+
     #[test]
     fn the_key_survives_a_restart() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;

@@ -98,7 +98,7 @@ async fn append_event(
         return Err(ApiError::Unprocessable("data must be an object.".into()));
     }
     let row = events::append(
-        &state.db.pool,
+        &state.db,
         NewEvent {
             ticket_id: ticket.id,
             actor_id: user.id,

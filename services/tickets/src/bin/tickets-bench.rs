@@ -40,10 +40,11 @@ const HELP: &str = "usage: tickets-bench [--backend sqlite|postgres|both] [--tic
        [--rate R] [--only list,filter,search,search-common,get,create,patch]
 defaults: both, 1000000 tickets, 1000 users, 3 comments, 64 connections, 20000 requests or
 15 s per scenario, postgres://postgres@127.0.0.1:5432/postgres, target/bench, every scenario.
-Without --rate each connection sends its next request as soon as the last one is answered
-(closed loop: the figures are the service's saturation throughput and the queueing it causes).
-With --rate R the connections together send R requests/s on a fixed schedule (open loop) and
-each latency counts from the request's scheduled time.";
+Each scenario first runs closed loop: each connection sends its next request as soon as the
+last one is answered, so the figures are the saturation throughput and the queueing it causes
+(p50 is about connections / throughput). With --rate R it then runs again open loop: the
+connections together send R requests/s on a fixed schedule, and each latency counts from the
+request's scheduled time, so a stall also counts for the requests it delayed.";
 
 #[derive(Debug, Clone)]
 struct Options {
@@ -635,16 +636,20 @@ struct Ctx {
     tickets_pid: u32,
 }
 
-async fn drive(ctx: Arc<Ctx>, scenario: Scenario, opts: &Options) -> anyhow::Result<()> {
+/// Runs one scenario: closed loop when `rate` is None, else open loop at `rate` requests/s.
+async fn drive(
+    ctx: Arc<Ctx>,
+    scenario: Scenario,
+    opts: &Options,
+    rate: Option<usize>,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(opts.seconds);
     let remaining = Arc::new(std::sync::atomic::AtomicI64::new(opts.requests as i64));
     let cpu_before = CpuSample::take(ctx.gateway_pid, ctx.tickets_pid);
     let started = Instant::now();
     // With --rate, each connection sends on a fixed schedule (open loop) and latency counts
     // from the scheduled time, so a stall is not hidden by the requests it delayed.
-    let interval = opts
-        .rate
-        .map(|r| Duration::from_secs_f64(opts.concurrency as f64 / r as f64));
+    let interval = rate.map(|r| Duration::from_secs_f64(opts.concurrency as f64 / r as f64));
     let conns = opts.concurrency;
     let mut tasks = Vec::new();
     for task in 0..conns {
@@ -656,8 +661,27 @@ async fn drive(ctx: Arc<Ctx>, scenario: Scenario, opts: &Options) -> anyhow::Res
             let mut latencies = Vec::new();
             let mut errors = 0usize;
             let mut first_error: Option<String> = None;
-            let mut version = 1i64;
+            // The target's current version (an earlier pass may have moved it), untimed.
+            let mut version = if scenario == Scenario::Patch {
+                let current: Option<Value> = match ctx
+                    .http
+                    .get(format!(
+                        "{}/api/tickets/{}",
+                        ctx.base, ctx.patch_targets[task]
+                    ))
+                    .bearer_auth(&ctx.agent)
+                    .send()
+                    .await
+                {
+                    Ok(resp) => resp.json().await.ok(),
+                    Err(_) => None,
+                };
+                current.and_then(|t| t["version"].as_i64()).unwrap_or(1)
+            } else {
+                1
+            };
             let mut priority_flip = false;
+            let mut slowest: Option<(Duration, String)> = None;
             while Instant::now() < deadline
                 && remaining.fetch_sub(1, std::sync::atomic::Ordering::Relaxed) > 0
             {
@@ -712,6 +736,16 @@ async fn drive(ctx: Arc<Ctx>, scenario: Scenario, opts: &Options) -> anyhow::Res
                             }))
                     }
                 };
+                // What the request was, for the slowest list.
+                let url = rb
+                    .try_clone()
+                    .and_then(|b| b.build().ok())
+                    .map(|r| {
+                        let u = r.url();
+                        let q = u.query().map(|q| format!("?{q}")).unwrap_or_default();
+                        format!("{} {}{q}", r.method(), u.path())
+                    })
+                    .unwrap_or_default();
                 let t0 = match (next.as_mut(), interval) {
                     (Some(at), Some(every)) => {
                         let scheduled = *at;
@@ -747,19 +781,25 @@ async fn drive(ctx: Arc<Ctx>, scenario: Scenario, opts: &Options) -> anyhow::Res
                         false
                     }
                 };
-                latencies.push(t0.elapsed());
+                let took = t0.elapsed();
+                if slowest.as_ref().is_none_or(|(d, _)| took > *d) {
+                    slowest = Some((took, url));
+                }
+                latencies.push(took);
                 if !ok {
                     errors += 1;
                 }
             }
-            (latencies, errors, first_error)
+            (latencies, errors, first_error, slowest)
         }));
     }
     let mut all = Vec::new();
+    let mut slowest: Vec<(Duration, String)> = Vec::new();
     let mut errors = 0;
     let mut first_error = None;
     for t in tasks {
-        let (l, e, f) = t.await?;
+        let (l, e, f, slow) = t.await?;
+        slowest.extend(slow);
         all.extend(l);
         errors += e;
         first_error = first_error.or(f);
@@ -772,8 +812,9 @@ async fn drive(ctx: Arc<Ctx>, scenario: Scenario, opts: &Options) -> anyhow::Res
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
     println!(
-        "  {:<24} {:>7} req in {:>5.1} s = {:>8.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   errors {}",
+        "  {:<26} {:<10} {:>7} req in {:>5.1} s = {:>6.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   errors {}",
         scenario.name(),
+        rate.map_or_else(|| "closed".to_owned(), |r| format!("@{r}/s")),
         all.len(),
         elapsed,
         all.len() as f64 / elapsed,
@@ -784,6 +825,13 @@ async fn drive(ctx: Arc<Ctx>, scenario: Scenario, opts: &Options) -> anyhow::Res
     if let Some(e) = first_error {
         println!("    first error: {e}");
     }
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let slow: Vec<String> = slowest
+        .iter()
+        .take(3)
+        .map(|(d, url)| format!("{:.1} ms {url}", d.as_secs_f64() * 1000.0))
+        .collect();
+    println!("    slowest: {}", slow.join(", "));
     let per_request = |before: f64, after: f64| (after - before) * 1e6 / all.len().max(1) as f64;
     println!(
         "    CPU per request: driver {:.0} µs, gateway {:.0} µs, tickets {:.0} µs, postgres {:.0} µs",
@@ -1007,7 +1055,10 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
         if !opts.only.is_empty() && !opts.only.iter().any(|o| scenario.key() == o) {
             continue;
         }
-        drive(ctx.clone(), scenario, opts).await?;
+        drive(ctx.clone(), scenario, opts, None).await?;
+        if let Some(rate) = opts.rate {
+            drive(ctx.clone(), scenario, opts, Some(rate)).await?;
+        }
     }
     let pid = tickets.0.id();
     match vm_hwm_kib(pid) {

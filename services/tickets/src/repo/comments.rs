@@ -47,13 +47,13 @@ pub async fn insert(
 ) -> Result<CommentRow, sqlx::Error> {
     let now = now_ms();
     let id = Uuid::now_v7();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     // First, so the ticket's row lock orders concurrent comments: the search document written
     // below then sees every comment committed before this one.
     sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
         .bind(now)
         .bind(ticket_id.to_string())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query(
         "INSERT INTO comments (id, ticket_id, author_id, body, internal, created_at) \
@@ -65,7 +65,7 @@ pub async fn insert(
     .bind(body.as_str())
     .bind(i64::from(internal))
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     events::insert(
         &mut tx,

@@ -1,7 +1,10 @@
 //! The history: one row per thing that happened to a ticket, written in the transaction of
 //! the change it records.
 
-use docket_platform::{db::now_ms, pagination::Cursor};
+use docket_platform::{
+    db::{Db, now_ms},
+    pagination::Cursor,
+};
 use sqlx::{AnyConnection, AnyPool, Row, any::AnyRow};
 use uuid::Uuid;
 
@@ -75,10 +78,12 @@ pub async fn insert(conn: &mut AnyConnection, new: NewEvent) -> Result<EventRow,
 }
 
 /// Appends one event in its own transaction (events from other services).
-pub async fn append(pool: &AnyPool, mut new: NewEvent) -> Result<EventRow, sqlx::Error> {
+pub async fn append(db: &Db, mut new: NewEvent) -> Result<EventRow, sqlx::Error> {
     new.at = now_ms();
-    let mut conn = pool.acquire().await?;
-    insert(&mut conn, new).await
+    let mut tx = db.begin_write().await?;
+    let row = insert(&mut tx, new).await?;
+    tx.commit().await?;
+    Ok(row)
 }
 
 /// Oldest first (the history reads top to bottom), keyset-paginated; `limit + 1` rows.

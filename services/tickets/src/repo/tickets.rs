@@ -77,7 +77,7 @@ pub async fn insert(db: &Db, new: NewTicket<'_>) -> Result<TicketRow, sqlx::Erro
         created_at: now,
         updated_at: now,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO tickets (id, subject, description, status, priority, requester_id, \
          assignee_id, version, created_at, updated_at) \
@@ -90,7 +90,7 @@ pub async fn insert(db: &Db, new: NewTicket<'_>) -> Result<TicketRow, sqlx::Erro
     .bind(row.priority.as_str())
     .bind(row.requester_id.to_string())
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     events::insert(
         &mut tx,
@@ -373,8 +373,8 @@ pub async fn update(
          WHERE id = {id} AND version = {v}",
         sets.join(", ")
     );
-    let mut tx = db.pool.begin().await?;
-    let result = query_with(&sql, args.0).execute(&mut *tx).await?;
+    let mut tx = db.begin_write().await?;
+    let result = query_with(&sql, args.0).execute(&mut **tx).await?;
     if result.rows_affected() == 0 {
         tx.rollback().await?;
         return Ok(UpdateOutcome::Stale);
@@ -407,17 +407,17 @@ pub async fn update(
 #[tracing::instrument(skip(db))]
 pub async fn delete(db: &Db, ticket_id: Uuid) -> Result<bool, sqlx::Error> {
     let id = ticket_id.to_string();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     search::remove(&mut tx, db.backend, ticket_id).await?;
     for sql in [
         "DELETE FROM comments WHERE ticket_id = $1",
         "DELETE FROM events WHERE ticket_id = $1",
     ] {
-        sqlx::query(sql).bind(&id).execute(&mut *tx).await?;
+        sqlx::query(sql).bind(&id).execute(&mut **tx).await?;
     }
     let gone = sqlx::query("DELETE FROM tickets WHERE id = $1")
         .bind(&id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
     tx.commit().await?;

@@ -61,7 +61,7 @@ async fn spawn_attachments_stub() -> (String, AttachmentsStub) {
     let app = Route::new()
         .at("/internal/tickets/:id/attachments", delete(stub_delete))
         .data(stub.clone());
-    let acceptor = poem::listener::TcpAcceptor::from_tokio(listener).unwrap();
+    let acceptor = docket_platform::server::NoDelayAcceptor::new(listener).unwrap();
     tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app));
     (format!("http://127.0.0.1:{port}"), stub)
 }
