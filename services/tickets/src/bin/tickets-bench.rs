@@ -37,14 +37,16 @@ use uuid::Uuid;
 
 const HELP: &str = "usage: tickets-bench [--backend sqlite|postgres|both] [--tickets N] [--users N]
        [--comments N] [--concurrency N] [--requests N] [--seconds N] [--pg-url URL] [--dir PATH]
-       [--rate R] [--only list,filter,search,search-common,get,create,patch]
+       [--rate R | --load F] [--only list,filter,search,search-common,get,create,patch]
 defaults: both, 1000000 tickets, 1000 users, 3 comments, 64 connections, 20000 requests or
 15 s per scenario, postgres://postgres@127.0.0.1:5432/postgres, target/bench, every scenario.
 Each scenario first runs closed loop: each connection sends its next request as soon as the
 last one is answered, so the figures are the saturation throughput and the queueing it causes
 (p50 is about connections / throughput). With --rate R it then runs again open loop: the
 connections together send R requests/s on a fixed schedule, and each latency counts from the
-request's scheduled time, so a stall also counts for the requests it delayed.";
+request's scheduled time, so a stall also counts for the requests it delayed. --load F sets R
+per scenario to F times the throughput its closed-loop pass measured (0.5: latency at half
+of saturation).";
 
 #[derive(Debug, Clone)]
 struct Options {
@@ -58,6 +60,7 @@ struct Options {
     pg_url: String,
     dir: PathBuf,
     rate: Option<usize>,
+    load: Option<f64>,
     only: Vec<String>,
 }
 
@@ -101,6 +104,10 @@ fn options() -> anyhow::Result<Options> {
             .map(|v| v.parse())
             .transpose()
             .context("--rate")?,
+        load: get("--load")
+            .map(|v| v.parse::<f64>())
+            .transpose()
+            .context("--load")?,
         only: get("--only")
             .map(|v| v.split(',').map(str::to_owned).collect())
             .unwrap_or_default(),
@@ -637,12 +644,13 @@ struct Ctx {
 }
 
 /// Runs one scenario: closed loop when `rate` is None, else open loop at `rate` requests/s.
+/// Returns the requests per second it reached.
 async fn drive(
     ctx: Arc<Ctx>,
     scenario: Scenario,
     opts: &Options,
     rate: Option<usize>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<f64> {
     let deadline = Instant::now() + Duration::from_secs(opts.seconds);
     let remaining = Arc::new(std::sync::atomic::AtomicI64::new(opts.requests as i64));
     let cpu_before = CpuSample::take(ctx.gateway_pid, ctx.tickets_pid);
@@ -840,7 +848,7 @@ async fn drive(
         per_request(cpu_before.tickets, cpu_after.tickets),
         per_request(cpu_before.postgres, cpu_after.postgres),
     );
-    Ok(())
+    Ok(all.len() as f64 / elapsed)
 }
 
 async fn register(
@@ -1055,8 +1063,12 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
         if !opts.only.is_empty() && !opts.only.iter().any(|o| scenario.key() == o) {
             continue;
         }
-        drive(ctx.clone(), scenario, opts, None).await?;
-        if let Some(rate) = opts.rate {
+        let saturation = drive(ctx.clone(), scenario, opts, None).await?;
+        let open = opts.rate.or_else(|| {
+            opts.load
+                .map(|f| (saturation * f).round().max(1.0) as usize)
+        });
+        if let Some(rate) = open {
             drive(ctx.clone(), scenario, opts, Some(rate)).await?;
         }
     }

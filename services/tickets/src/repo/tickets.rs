@@ -235,7 +235,13 @@ pub async fn list(
     }
     let by_position = by_position(db.backend, filter);
     let (sql, args) = list_sql(db.backend, filter, after, limit);
+    // A search's best plan depends on how common its words are (see the Postgres 0002
+    // migration). A prepared statement may switch to one generic plan after five runs, made
+    // for an average word: a rare word then walks a million rows. So searches are not kept
+    // as prepared statements, and Postgres plans each with its words.
+    let persistent = !(db.backend == Backend::Postgres && filter.q.is_some());
     query_with(&sql, args)
+        .persistent(persistent)
         .fetch_all(&db.pool)
         .await?
         .iter()
