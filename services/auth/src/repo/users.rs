@@ -2,7 +2,7 @@
 
 use docket_platform::{
     auth::Role,
-    db::{Db, now_ms},
+    db::{Arg, Db, now_ms, query_with},
     pagination::Cursor,
 };
 use sqlx::{AnyPool, Row, any::AnyRow};
@@ -154,24 +154,12 @@ pub async fn list(
         " ORDER BY created_at DESC, id DESC LIMIT ${}",
         args.len()
     ));
-    let mut query = sqlx::query(&sql);
-    for arg in args {
-        query = match arg {
-            Arg::Text(s) => query.bind(s),
-            Arg::Int(i) => query.bind(i),
-        };
-    }
-    query
+    query_with(&sql, args)
         .fetch_all(&db.pool)
         .await?
         .iter()
         .map(from_row)
         .collect()
-}
-
-enum Arg {
-    Text(String),
-    Int(i64),
 }
 
 /// Changes role and/or active flag; returns the updated row, or `None` for an unknown id.

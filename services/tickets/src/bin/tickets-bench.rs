@@ -26,7 +26,7 @@ use docket_platform::db::{Backend, Db};
 use docket_tickets::{
     domain::{Priority, SearchQuery, Status, access::ListScope},
     repo::{
-        Arg,
+        Arg, query_with,
         tickets::{ListFilter, list_sql},
     },
     startup::MIGRATIONS,
@@ -164,20 +164,6 @@ fn v7_at(ms: i64, rng: &mut Rng) -> Uuid {
     Uuid::new_v7(ts)
 }
 
-fn bind_all<'q>(
-    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    args: Vec<Arg>,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    for a in args {
-        q = match a {
-            Arg::Text(s) => q.bind(s),
-            Arg::Int(i) => q.bind(i),
-            Arg::Null => q.bind(None::<String>),
-        };
-    }
-    q
-}
-
 /// Multi-row INSERT of `rows` (each `cols` values) into `table`.
 async fn insert_rows(
     conn: &mut sqlx::AnyConnection,
@@ -205,7 +191,7 @@ async fn insert_rows(
         }
         sql.push(')');
     }
-    let q = bind_all(sqlx::query(&sql), rows.into_iter().flatten().collect());
+    let q = query_with(&sql, rows.into_iter().flatten().collect());
     q.execute(&mut *conn).await?;
     Ok(())
 }
@@ -578,9 +564,7 @@ async fn print_plans(db: &Db, search_code: &str, a_requester: Uuid) -> anyhow::R
             Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
             Backend::Postgres => format!("EXPLAIN {sql}"),
         };
-        let rows = bind_all(sqlx::query(&explain), args)
-            .fetch_all(&db.pool)
-            .await?;
+        let rows = query_with(&explain, args).fetch_all(&db.pool).await?;
         println!("  plan: {name}");
         for row in rows {
             let line: String = match db.backend {

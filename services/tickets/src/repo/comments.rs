@@ -50,23 +50,22 @@ pub async fn insert(
     let mut tx = db.begin_write().await?;
     // First, so the ticket's row lock orders concurrent comments: the search document written
     // below then sees every comment committed before this one.
-    sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(ticket_id.to_string())
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query(
+    tx.queue(
+        "UPDATE tickets SET updated_at = $1 WHERE id = $2",
+        vec![Arg::Int(now), Arg::Text(ticket_id.to_string())],
+    );
+    tx.queue(
         "INSERT INTO comments (id, ticket_id, author_id, body, internal, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(id.to_string())
-    .bind(ticket_id.to_string())
-    .bind(author_id.to_string())
-    .bind(body.as_str())
-    .bind(i64::from(internal))
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+        vec![
+            Arg::Text(id.to_string()),
+            Arg::Text(ticket_id.to_string()),
+            Arg::Text(author_id.to_string()),
+            Arg::Text(body.as_str().to_owned()),
+            Arg::Int(i64::from(internal)),
+            Arg::Int(now),
+        ],
+    );
     events::insert(
         &mut tx,
         events::NewEvent {
@@ -77,9 +76,8 @@ pub async fn insert(
             internal,
             at: now,
         },
-    )
-    .await?;
-    search::refresh(&mut tx, db.backend, ticket_id).await?;
+    );
+    search::refresh(&mut tx, db.backend, ticket_id);
     tx.commit().await?;
     Ok(CommentRow {
         id,

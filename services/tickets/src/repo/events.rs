@@ -2,10 +2,10 @@
 //! the change it records.
 
 use docket_platform::{
-    db::{Db, now_ms},
+    db::{Db, WriteTx, now_ms},
     pagination::Cursor,
 };
-use sqlx::{AnyConnection, AnyPool, Row, any::AnyRow};
+use sqlx::{AnyPool, Row, any::AnyRow};
 use uuid::Uuid;
 
 use super::{Arg, Args, query_with, uuid_col};
@@ -49,24 +49,24 @@ pub struct NewEvent {
     pub at: i64,
 }
 
-/// Appends an event inside the caller's transaction.
-#[tracing::instrument(skip_all, fields(kind = new.kind.as_str()))]
-pub async fn insert(conn: &mut AnyConnection, new: NewEvent) -> Result<EventRow, sqlx::Error> {
+/// Appends an event inside the caller's transaction (queued: it goes out with the
+/// transaction's next statement or its commit).
+pub fn insert(tx: &mut WriteTx, new: NewEvent) -> EventRow {
     let id = Uuid::now_v7();
-    sqlx::query(
+    tx.queue(
         "INSERT INTO events (id, ticket_id, actor_id, kind, data, internal, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(id.to_string())
-    .bind(new.ticket_id.to_string())
-    .bind(new.actor_id.to_string())
-    .bind(new.kind.as_str())
-    .bind(new.data.to_string())
-    .bind(i64::from(new.internal))
-    .bind(new.at)
-    .execute(conn)
-    .await?;
-    Ok(EventRow {
+        vec![
+            Arg::Text(id.to_string()),
+            Arg::Text(new.ticket_id.to_string()),
+            Arg::Text(new.actor_id.to_string()),
+            Arg::Text(new.kind.as_str().to_owned()),
+            Arg::Text(new.data.to_string()),
+            Arg::Int(i64::from(new.internal)),
+            Arg::Int(new.at),
+        ],
+    );
+    EventRow {
         id,
         ticket_id: new.ticket_id,
         actor_id: new.actor_id,
@@ -74,14 +74,15 @@ pub async fn insert(conn: &mut AnyConnection, new: NewEvent) -> Result<EventRow,
         data: new.data,
         internal: new.internal,
         created_at: new.at,
-    })
+    }
 }
 
 /// Appends one event in its own transaction (events from other services).
+#[tracing::instrument(skip_all, fields(kind = new.kind.as_str()))]
 pub async fn append(db: &Db, mut new: NewEvent) -> Result<EventRow, sqlx::Error> {
     new.at = now_ms();
     let mut tx = db.begin_write().await?;
-    let row = insert(&mut tx, new).await?;
+    let row = insert(&mut tx, new);
     tx.commit().await?;
     Ok(row)
 }

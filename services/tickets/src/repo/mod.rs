@@ -7,43 +7,9 @@ pub mod events;
 pub mod search;
 pub mod tickets;
 
+pub use docket_platform::db::{Arg, Args, query_with};
 use sqlx::{Row, any::AnyRow};
 use uuid::Uuid;
-
-/// A value bound to a dynamically built query.
-#[derive(Debug, Clone)]
-pub enum Arg {
-    Text(String),
-    Int(i64),
-    Null,
-}
-
-/// Binds `args` in order to `sql`.
-pub fn query_with(
-    sql: &str,
-    args: Vec<Arg>,
-) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
-    let mut query = sqlx::query(sql);
-    for arg in args {
-        query = match arg {
-            Arg::Text(s) => query.bind(s),
-            Arg::Int(i) => query.bind(i),
-            Arg::Null => query.bind(None::<String>),
-        };
-    }
-    query
-}
-
-/// Collects arguments and hands out their `$N` placeholders.
-#[derive(Debug, Default)]
-pub(crate) struct Args(pub Vec<Arg>);
-
-impl Args {
-    pub fn push(&mut self, arg: Arg) -> String {
-        self.0.push(arg);
-        format!("${}", self.0.len())
-    }
-}
 
 pub(crate) fn uuid_col(row: &AnyRow, col: &str) -> Result<Uuid, sqlx::Error> {
     let raw: String = row.try_get(col)?;

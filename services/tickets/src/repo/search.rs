@@ -8,8 +8,7 @@
 //! Public text is the subject, the description and the public comments; internal text is the
 //! internal notes.
 
-use docket_platform::db::{Backend, Db};
-use sqlx::AnyConnection;
+use docket_platform::db::{Arg, Backend, Db, WriteTx};
 use uuid::Uuid;
 
 /// The statement that (re)writes the documents of one ticket (`$1`), or of every ticket.
@@ -44,36 +43,24 @@ fn fill_sql(backend: Backend, one: bool) -> String {
     }
 }
 
-/// Rewrites the search documents of one ticket. Call it inside the transaction that changed
-/// the text, after the change: on Postgres the caller must already hold the ticket's row lock
-/// (it has updated the row), so a concurrent comment cannot be left out.
-pub async fn refresh(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    ticket_id: Uuid,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(&fill_sql(backend, true))
-        .bind(ticket_id.to_string())
-        .execute(conn)
-        .await?;
-    Ok(())
+/// Rewrites the search documents of one ticket (queued in `tx`). Queue it after the change
+/// to the text: on Postgres the transaction must already hold the ticket's row lock (it has
+/// updated the row), so a concurrent comment cannot be left out.
+pub fn refresh(tx: &mut WriteTx, backend: Backend, ticket_id: Uuid) {
+    tx.queue(
+        fill_sql(backend, true),
+        vec![Arg::Text(ticket_id.to_string())],
+    );
 }
 
-/// Removes a ticket's search document (on Postgres it goes with the row).
-pub async fn remove(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    ticket_id: Uuid,
-) -> Result<(), sqlx::Error> {
+/// Removes a ticket's search document (queued in `tx`; on Postgres it goes with the row).
+pub fn remove(tx: &mut WriteTx, backend: Backend, ticket_id: Uuid) {
     if backend == Backend::Sqlite {
-        sqlx::query(
+        tx.queue(
             "DELETE FROM ticket_text WHERE rowid = (SELECT seq FROM tickets WHERE id = $1)",
-        )
-        .bind(ticket_id.to_string())
-        .execute(conn)
-        .await?;
+            vec![Arg::Text(ticket_id.to_string())],
+        );
     }
-    Ok(())
 }
 
 /// Rewrites every ticket's search documents: for data loaded behind the service's back (the

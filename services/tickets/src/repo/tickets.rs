@@ -78,20 +78,20 @@ pub async fn insert(db: &Db, new: NewTicket<'_>) -> Result<TicketRow, sqlx::Erro
         updated_at: now,
     };
     let mut tx = db.begin_write().await?;
-    sqlx::query(
+    tx.queue(
         "INSERT INTO tickets (id, subject, description, status, priority, requester_id, \
          assignee_id, version, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $7)",
-    )
-    .bind(row.id.to_string())
-    .bind(&row.subject)
-    .bind(&row.description)
-    .bind(row.status.as_str())
-    .bind(row.priority.as_str())
-    .bind(row.requester_id.to_string())
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+        vec![
+            Arg::Text(row.id.to_string()),
+            Arg::Text(row.subject.clone()),
+            Arg::Text(row.description.clone()),
+            Arg::Text(row.status.as_str().to_owned()),
+            Arg::Text(row.priority.as_str().to_owned()),
+            Arg::Text(row.requester_id.to_string()),
+            Arg::Int(now),
+        ],
+    );
     events::insert(
         &mut tx,
         events::NewEvent {
@@ -102,9 +102,8 @@ pub async fn insert(db: &Db, new: NewTicket<'_>) -> Result<TicketRow, sqlx::Erro
             internal: false,
             at: now,
         },
-    )
-    .await?;
-    search::refresh(&mut tx, db.backend, row.id).await?;
+    );
+    search::refresh(&mut tx, db.backend, row.id);
     tx.commit().await?;
     Ok(row)
 }
@@ -380,13 +379,12 @@ pub async fn update(
         sets.join(", ")
     );
     let mut tx = db.begin_write().await?;
-    let result = query_with(&sql, args.0).execute(&mut **tx).await?;
-    if result.rows_affected() == 0 {
+    if tx.execute(sql, args.0).await? == 0 {
         tx.rollback().await?;
         return Ok(UpdateOutcome::Stale);
     }
     if !text_fields.is_empty() {
-        search::refresh(&mut tx, db.backend, current.id).await?;
+        search::refresh(&mut tx, db.backend, current.id);
     }
     for (kind, data) in new_events {
         events::insert(
@@ -399,8 +397,7 @@ pub async fn update(
                 internal: false,
                 at: now,
             },
-        )
-        .await?;
+        );
     }
     tx.commit().await?;
     next.version = expected_version + 1;
@@ -414,18 +411,16 @@ pub async fn update(
 pub async fn delete(db: &Db, ticket_id: Uuid) -> Result<bool, sqlx::Error> {
     let id = ticket_id.to_string();
     let mut tx = db.begin_write().await?;
-    search::remove(&mut tx, db.backend, ticket_id).await?;
+    search::remove(&mut tx, db.backend, ticket_id);
     for sql in [
         "DELETE FROM comments WHERE ticket_id = $1",
         "DELETE FROM events WHERE ticket_id = $1",
     ] {
-        sqlx::query(sql).bind(&id).execute(&mut **tx).await?;
+        tx.queue(sql, vec![Arg::Text(id.clone())]);
     }
-    let gone = sqlx::query("DELETE FROM tickets WHERE id = $1")
-        .bind(&id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+    let gone = tx
+        .execute("DELETE FROM tickets WHERE id = $1", vec![Arg::Text(id)])
+        .await?;
     tx.commit().await?;
     Ok(gone > 0)
 }
