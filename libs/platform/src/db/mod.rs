@@ -1,0 +1,208 @@
+//! One database handle for both backends.
+//!
+//! `DATABASE_URL` picks SQLite (`sqlite://path`, file created when missing, WAL, busy
+//! timeout, foreign keys on) or Postgres (`postgres://…`). Queries go through sqlx's `Any`
+//! driver, so the schema is portable: ids are TEXT, timestamps BIGINT unix milliseconds,
+//! booleans INTEGER 0/1, and placeholders `$1..$N`. Each service keeps one migrations folder
+//! per backend; [`Db::connect`] applies the right one before the service takes traffic.
+
+use std::{str::FromStr, time::Duration};
+
+use anyhow::Context as _;
+use futures_util::future::BoxFuture;
+use sqlx::{
+    Any, AnyPool, Executor,
+    any::{AnyArguments, AnyConnectOptions, AnyPoolOptions},
+    migrate::Migrator,
+    query::Query,
+};
+
+use crate::health::{CheckOutcome, HealthCheck};
+
+mod write;
+
+use write::SqliteWriter;
+pub use write::WriteTx;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The migrations of one service, for each backend.
+#[derive(Debug, Clone, Copy)]
+pub struct Migrations {
+    pub sqlite: &'static Migrator,
+    pub postgres: &'static Migrator,
+}
+
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+    /// SQLite's one writer (see [`write`]).
+    writer: Option<SqliteWriter>,
+}
+
+/// A value bound to a dynamically built query.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(String),
+    Int(i64),
+    Null,
+}
+
+/// Binds `args` in order to `sql`.
+pub fn query_with(sql: &str, args: Vec<Arg>) -> Query<'_, Any, AnyArguments<'_>> {
+    args.into_iter()
+        .fold(sqlx::query(sql), |query, arg| match arg {
+            Arg::Text(s) => query.bind(s),
+            Arg::Int(i) => query.bind(i),
+            Arg::Null => query.bind(None::<String>),
+        })
+}
+
+/// Collects arguments and hands out their `$N` placeholders.
+#[derive(Debug, Default)]
+pub struct Args(pub Vec<Arg>);
+
+impl Args {
+    pub fn push(&mut self, arg: Arg) -> String {
+        self.0.push(arg);
+        format!("${}", self.0.len())
+    }
+}
+
+impl Db {
+    /// Connects, tunes SQLite, and applies migrations.
+    pub async fn connect(
+        url: &str,
+        migrations: Migrations,
+        max_connections: u32,
+    ) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.trim_start_matches("//");
+            let file = path.split('?').next().unwrap_or(path);
+            if !file.is_empty()
+                && file != ":memory:"
+                && let Some(parent) = std::path::Path::new(file).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating the folder for {file}"))?;
+            }
+            let url = if url.contains("mode=") {
+                url.to_owned()
+            } else if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            (Backend::Postgres, url.to_owned())
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:");
+        };
+        let options = AnyConnectOptions::from_str(&url).context("parsing DATABASE_URL")?;
+        let pool = sqlite_tuned(backend, AnyPoolOptions::new(), 0)
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options.clone())
+            .await
+            .context("connecting to the database")?;
+        let migrator = match backend {
+            Backend::Sqlite => migrations.sqlite,
+            Backend::Postgres => migrations.postgres,
+        };
+        migrator.run(&pool).await.context("applying migrations")?;
+        let writer = match backend {
+            // The writers' connection keeps a larger page cache: it walks every index a write
+            // touches, and nobody else's writes invalidate it.
+            Backend::Sqlite => Some(SqliteWriter::new(
+                sqlite_tuned(backend, AnyPoolOptions::new(), 32 * 1024)
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await
+                    .context("connecting to the database")?,
+            )),
+            Backend::Postgres => None,
+        };
+        Ok(Self {
+            pool,
+            backend,
+            writer,
+        })
+    }
+
+    /// Begins a transaction that will write: on SQLite it waits for its turn at its first
+    /// trip to the database (see [`write`]); Postgres writers run concurrently and lock rows.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        Ok(match &self.writer {
+            Some(writer) => WriteTx::sqlite(writer.clone()),
+            None => WriteTx::postgres(self.pool.begin().await?),
+        })
+    }
+
+    /// True when a unique constraint rejected a write.
+    pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+        matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+    }
+}
+
+/// SQLite connections: WAL, `synchronous = NORMAL`, a busy timeout, foreign keys, and a page
+/// cache of `cache_kib` KiB (0: SQLite's default). Other backends: `options` as they are.
+fn sqlite_tuned(backend: Backend, options: AnyPoolOptions, cache_kib: u32) -> AnyPoolOptions {
+    if backend != Backend::Sqlite {
+        return options;
+    }
+    options.after_connect(move |conn, _meta| {
+        Box::pin(async move {
+            conn.execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+            )
+            .await?;
+            if cache_kib > 0 {
+                conn.execute(format!("PRAGMA cache_size = -{cache_kib}").as_str())
+                    .await?;
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Milliseconds since the Unix epoch, the portable timestamp stored in every table.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub fn from_ms(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// Health: the database answers a trivial query. Critical: it decides readiness.
+pub struct DbCheck(pub Db);
+
+impl HealthCheck for DbCheck {
+    fn name(&self) -> &str {
+        "database"
+    }
+    fn critical(&self) -> bool {
+        true
+    }
+    fn check(&self) -> BoxFuture<'_, CheckOutcome> {
+        Box::pin(async {
+            match sqlx::query("SELECT 1").execute(&self.0.pool).await {
+                Ok(_) => CheckOutcome::pass(format!("{:?} answers", self.0.backend)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "database health check failed");
+                    CheckOutcome::fail("database unreachable")
+                }
+            }
+        })
+    }
+}

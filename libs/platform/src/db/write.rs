@@ -1,0 +1,545 @@
+//! Write transactions, and SQLite's one writer.
+//!
+//! SQLite takes one writer at a time. Every statement sent through sqlx is a trip to the
+//! connection's own thread and back, and while a writer makes its trips the next one waits;
+//! each commit also appends its pages to the WAL and flushes the full-text index's pending
+//! terms as a new segment. So on SQLite:
+//! - writers of this process queue in order for their turn ([`SqliteWriter::turn`]) instead
+//!   of sleeping in `busy_timeout` steps, and all use one connection, whose page cache stays
+//!   warm (a connection's cache is dropped whenever another connection has written);
+//! - a transaction's statements are queued and sent as one script: `BEGIN IMMEDIATE` rides
+//!   with the first trip and `COMMIT` with the last;
+//! - transactions that only queue (a create, a comment, an event) commit together: whoever
+//!   gets the turn sends every waiting one in one script, one commit for all (group commit).
+//!   A statement that fails takes only its own transaction with it; the others are sent again.
+//!
+//! On Postgres the statements run one by one in an ordinary transaction; writers run
+//! concurrently and lock rows.
+
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt as _;
+use sqlx::{Any, AnyPool, Executor as _, any::AnyQueryResult, pool::PoolConnection};
+use tokio::sync::{OwnedMutexGuard, oneshot};
+
+use super::{Arg, query_with};
+
+type Statement = (String, Vec<Arg>);
+
+/// At most this many transactions commit together, and at most this many arguments go in one
+/// script (SQLite allows 32 766).
+const GROUP_MAX: usize = 256;
+const ARGS_MAX: usize = 30_000;
+
+/// SQLite's writer: the turn, the connection and the transactions waiting to commit.
+#[derive(Debug, Clone)]
+pub(super) struct SqliteWriter {
+    turn: Arc<tokio::sync::Mutex<()>>,
+    /// One connection, with a larger page cache (see `Db::connect`).
+    pool: AnyPool,
+    waiting: Arc<Mutex<Vec<Waiting>>>,
+}
+
+#[derive(Debug)]
+struct Waiting {
+    statements: Vec<Statement>,
+    done: oneshot::Sender<Result<(), sqlx::Error>>,
+}
+
+impl SqliteWriter {
+    pub(super) fn new(pool: AnyPool) -> Self {
+        Self {
+            turn: Arc::default(),
+            pool,
+            waiting: Arc::default(),
+        }
+    }
+
+    /// Commits `statements` as one transaction, together with any others waiting.
+    async fn commit_grouped(&self, statements: Vec<Statement>) -> Result<(), sqlx::Error> {
+        let (done, mut result) = oneshot::channel();
+        lock(&self.waiting).push(Waiting { statements, done });
+        tokio::select! {
+            biased;
+            // Someone else's turn carried it.
+            outcome = &mut result => return outcome.unwrap_or_else(|_| Err(abandoned())),
+            turn = self.turn.clone().lock_owned() => {
+                // A caller that went away before its turn came is not committed.
+                let group: Vec<_> = std::mem::take(&mut *lock(&self.waiting))
+                    .into_iter()
+                    .filter(|w| !w.done.is_closed())
+                    .collect();
+                if !group.is_empty() {
+                    // Spawned: a caller that goes away must not cut short a commit that
+                    // carries other callers' transactions.
+                    let pool = self.pool.clone();
+                    let _ = tokio::spawn(run_group(pool, group, turn)).await;
+                }
+            }
+        }
+        result.await.unwrap_or_else(|_| Err(abandoned()))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn abandoned() -> sqlx::Error {
+    sqlx::Error::Protocol("the write was abandoned before it committed".into())
+}
+
+/// Commits `group` in as few scripts as it takes, in order, holding the turn.
+async fn run_group(pool: AnyPool, mut group: Vec<Waiting>, _turn: OwnedMutexGuard<()>) {
+    let mut conn = match pool.acquire().await {
+        Ok(conn) => conn,
+        Err(e) => return fail_all(group, &e),
+    };
+    while !group.is_empty() {
+        // As many as fit in one script.
+        let mut take = 0;
+        let mut args = 0;
+        for w in &group {
+            let n: usize = w.statements.iter().map(|(_, a)| a.len()).sum();
+            if take > 0 && (take == GROUP_MAX || args + n > ARGS_MAX) {
+                break;
+            }
+            take += 1;
+            args += n;
+        }
+        let rest = group.split_off(take);
+        let mut script = Script::begin();
+        let mut ends = Vec::with_capacity(group.len());
+        for w in &group {
+            for (sql, args) in &w.statements {
+                script.push(sql, args.iter().cloned());
+            }
+            ends.push(script.statements);
+        }
+        script.commit();
+        match script.run(&mut conn).await {
+            Ok(_) => {
+                for w in group {
+                    let _ = w.done.send(Ok(()));
+                }
+                group = rest;
+            }
+            Err((ran, e)) => {
+                if conn.execute("ROLLBACK").await.is_err() {
+                    conn.close_on_drop();
+                    fail_all(group, &e);
+                    return fail_all(rest, &e);
+                }
+                // `ran` statements succeeded, counting BEGIN: the failed one is number `ran`.
+                match ends.iter().position(|&end| ran <= end).filter(|_| ran > 0) {
+                    Some(culprit) => {
+                        // Its own error to the transaction that failed; the others go again.
+                        let failed = group.remove(culprit);
+                        let _ = failed.done.send(Err(e));
+                        group.extend(rest);
+                    }
+                    // BEGIN or COMMIT failed: nobody's statements are to blame.
+                    None => {
+                        fail_all(group, &e);
+                        return fail_all(rest, &e);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn fail_all(group: Vec<Waiting>, e: &sqlx::Error) {
+    for w in group {
+        let _ = w
+            .done
+            .send(Err(sqlx::Error::Protocol(format!("commit failed: {e}"))));
+    }
+}
+
+/// Several statements sent as one query, their `$N` placeholders renumbered to share one list
+/// of arguments.
+struct Script {
+    sql: String,
+    args: Vec<Arg>,
+    /// Statements pushed, counting `BEGIN IMMEDIATE` if it leads.
+    statements: usize,
+}
+
+impl Script {
+    fn new() -> Self {
+        Self {
+            sql: String::new(),
+            args: Vec::new(),
+            statements: 0,
+        }
+    }
+
+    fn begin() -> Self {
+        let mut script = Self::new();
+        script.push("BEGIN IMMEDIATE", []);
+        script
+    }
+
+    fn push(&mut self, sql: &str, args: impl IntoIterator<Item = Arg>) {
+        self.sql.push_str(&renumber(sql, self.args.len()));
+        self.sql.push_str(";\n");
+        self.args.extend(args);
+        self.statements += 1;
+    }
+
+    fn commit(&mut self) {
+        self.push("COMMIT", []);
+    }
+
+    /// Runs the script: the rows each statement changed, or how many statements succeeded
+    /// and the error of the next.
+    async fn run(self, conn: &mut PoolConnection<Any>) -> Result<Vec<u64>, (usize, sqlx::Error)> {
+        // Several statements in one prepared query: sqlx 0.8 supports it for SQLite only and
+        // deprecates it (sqlx issue 3108; 0.9 drops it), binding `$N` across all of them.
+        // Moving to 0.9 means SQLite triggers or a native connection here.
+        #[allow(deprecated)]
+        let mut results = query_with(&self.sql, self.args)
+            .execute_many(&mut **conn)
+            .await;
+        let mut changed = Vec::with_capacity(self.statements);
+        while let Some(result) = results.next().await {
+            match result {
+                Ok(done) => changed.push(AnyQueryResult::rows_affected(&done)),
+                Err(e) => return Err((changed.len(), e)),
+            }
+        }
+        Ok(changed)
+    }
+}
+
+/// `sql` with each placeholder `$N` renumbered to `$(N + offset)`. The services' SQL has no
+/// `$` in literals.
+fn renumber(sql: &str, offset: usize) -> String {
+    if offset == 0 {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut rest = sql;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        match rest[..digits].parse::<usize>() {
+            Ok(n) => out.push_str(&(n + offset).to_string()),
+            Err(_) => out.push_str(&rest[..digits]),
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A write transaction from [`Db::begin_write`](super::Db::begin_write). Statements whose
+/// result the caller does not need are [queued](Self::queue) and go out with the next
+/// [`execute`](Self::execute) or the [`commit`](Self::commit); see the module's notes for why.
+///
+/// A failed statement ends the transaction: everything it did is rolled back. Dropped without
+/// `commit` or `rollback` (a cancelled request), it rolls back too: Postgres through sqlx,
+/// SQLite by closing the connection, which discards what it began.
+pub struct WriteTx {
+    inner: Inner,
+    queued: Vec<Statement>,
+}
+
+enum Inner {
+    Sqlite {
+        writer: SqliteWriter,
+        /// The turn and the connection, from the first trip on.
+        held: Option<Held>,
+    },
+    Postgres(sqlx::Transaction<'static, Any>),
+}
+
+/// A SQLite transaction under way.
+struct Held {
+    conn: PoolConnection<Any>,
+    /// Committed or rolled back: nothing to undo on drop.
+    done: bool,
+    _turn: OwnedMutexGuard<()>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if !self.done {
+            // Closing a SQLite connection rolls back what it began; the next writer opens a
+            // new one (the pool hands it out once this one is closed).
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+impl WriteTx {
+    pub(super) fn sqlite(writer: SqliteWriter) -> Self {
+        Self {
+            inner: Inner::Sqlite { writer, held: None },
+            queued: Vec::new(),
+        }
+    }
+
+    pub(super) fn postgres(tx: sqlx::Transaction<'static, Any>) -> Self {
+        Self {
+            inner: Inner::Postgres(tx),
+            queued: Vec::new(),
+        }
+    }
+
+    /// Adds a statement to run, in order, with the next trip to the database.
+    pub fn queue(&mut self, sql: impl Into<String>, args: Vec<Arg>) {
+        self.queued.push((sql.into(), args));
+    }
+
+    /// Runs what is queued, then `sql`; returns the rows `sql` changed.
+    pub async fn execute(
+        &mut self,
+        sql: impl Into<String>,
+        args: Vec<Arg>,
+    ) -> Result<u64, sqlx::Error> {
+        self.queue(sql, args);
+        let changed = self.flush(false).await?;
+        Ok(changed.last().copied().unwrap_or(0))
+    }
+
+    /// Runs what is queued and commits. On SQLite a transaction that has only queued commits
+    /// together with the others waiting.
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        if let Inner::Sqlite { writer, held: None } = &self.inner {
+            if self.queued.is_empty() {
+                return Ok(());
+            }
+            let statements = std::mem::take(&mut self.queued);
+            return writer.commit_grouped(statements).await;
+        }
+        self.flush(true).await?;
+        match self.inner {
+            Inner::Sqlite { .. } => Ok(()),
+            Inner::Postgres(tx) => tx.commit().await,
+        }
+    }
+
+    /// Undoes everything this transaction did; queued statements never run.
+    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        self.queued.clear();
+        match &mut self.inner {
+            Inner::Sqlite {
+                held: Some(held), ..
+            } => {
+                held.conn.execute("ROLLBACK").await?;
+                held.done = true;
+                Ok(())
+            }
+            Inner::Sqlite { held: None, .. } => Ok(()),
+            // Dropping an open sqlx transaction rolls it back.
+            Inner::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// Sends the queued statements (and `COMMIT` if `commit`); the rows each one changed.
+    async fn flush(&mut self, commit: bool) -> Result<Vec<u64>, sqlx::Error> {
+        let statements = std::mem::take(&mut self.queued);
+        match &mut self.inner {
+            Inner::Postgres(tx) => {
+                let mut changed = Vec::with_capacity(statements.len());
+                for (sql, args) in statements {
+                    let done = query_with(&sql, args).execute(&mut **tx).await?;
+                    changed.push(done.rows_affected());
+                }
+                Ok(changed)
+            }
+            Inner::Sqlite { writer, held } => {
+                let first = held.is_none();
+                let held = match held {
+                    Some(held) => held,
+                    None => {
+                        let turn = writer.turn.clone().lock_owned().await;
+                        held.insert(Held {
+                            conn: writer.pool.acquire().await?,
+                            done: false,
+                            _turn: turn,
+                        })
+                    }
+                };
+                let mut script = if first {
+                    Script::begin()
+                } else {
+                    Script::new()
+                };
+                let count = statements.len();
+                for (sql, args) in statements {
+                    script.push(&sql, args);
+                }
+                if commit {
+                    script.commit();
+                }
+                match script.run(&mut held.conn).await {
+                    Ok(changed) => {
+                        held.done = commit;
+                        Ok(changed
+                            .into_iter()
+                            .skip(usize::from(first))
+                            .take(count)
+                            .collect())
+                    }
+                    Err((_, e)) => {
+                        // If even the rollback fails, dropping closes the connection.
+                        held.done = held.conn.execute("ROLLBACK").await.is_ok();
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Row as _, migrate::Migrator};
+
+    use super::*;
+    use crate::db::{Db, Migrations};
+
+    static NO_MIGRATIONS: Migrator = Migrator::DEFAULT;
+    const NONE: Migrations = Migrations {
+        sqlite: &NO_MIGRATIONS,
+        postgres: &NO_MIGRATIONS,
+    };
+
+    #[test]
+    fn renumber_shifts_every_placeholder() {
+        assert_eq!(
+            renumber("UPDATE t SET a = $1, b = $12 WHERE c = $2", 3),
+            "UPDATE t SET a = $4, b = $15 WHERE c = $5"
+        );
+        assert_eq!(renumber("SELECT $1", 0), "SELECT $1");
+        assert_eq!(renumber("SELECT 'a$' || $1", 1), "SELECT 'a$' || $2");
+    }
+
+    async fn sqlite() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Db::connect(&url, NONE, 4).await.unwrap();
+        sqlx::raw_sql("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        (dir, db)
+    }
+
+    async fn rows(db: &Db) -> Vec<(String, i64)> {
+        sqlx::query("SELECT k, v FROM t ORDER BY k")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    }
+
+    const INSERT: &str = "INSERT INTO t (k, v) VALUES ($1, $2)";
+
+    fn kv(k: &str, v: i64) -> Vec<Arg> {
+        vec![Arg::Text(k.into()), Arg::Int(v)]
+    }
+
+    #[tokio::test]
+    async fn queued_statements_run_in_order_and_commit_together() {
+        let (_dir, db) = sqlite().await;
+        let mut tx = db.begin_write().await.unwrap();
+        tx.queue(INSERT, kv("a", 1));
+        tx.queue(INSERT, kv("b", 2));
+        // The third statement: its `$1` and `$2` are the script's `$5` and `$6`.
+        let changed = tx
+            .execute(
+                "UPDATE t SET v = v * $1 WHERE k <> $2",
+                vec![Arg::Int(10), Arg::Text("b".into())],
+            )
+            .await;
+        assert_eq!(changed.unwrap(), 1);
+        assert!(
+            rows(&db).await.is_empty(),
+            "nothing is visible before the commit"
+        );
+        tx.queue(INSERT, kv("c", 3));
+        tx.commit().await.unwrap();
+        assert_eq!(
+            rows(&db).await,
+            [("a".into(), 10), ("b".into(), 2), ("c".into(), 3)]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_statement_or_a_dropped_transaction_leaves_nothing_behind() {
+        let (_dir, db) = sqlite().await;
+        // The second statement breaks the primary key: the first one goes too.
+        let mut tx = db.begin_write().await.unwrap();
+        tx.queue(INSERT, kv("a", 1));
+        tx.queue(INSERT, kv("a", 2));
+        assert!(tx.commit().await.is_err());
+        // Begun, then dropped (as when a request is cancelled): rolled back.
+        let mut tx = db.begin_write().await.unwrap();
+        tx.execute(INSERT, kv("b", 1)).await.unwrap();
+        drop(tx);
+        // Explicitly rolled back.
+        let mut tx = db.begin_write().await.unwrap();
+        tx.execute(INSERT, kv("c", 1)).await.unwrap();
+        tx.rollback().await.unwrap();
+        assert!(rows(&db).await.is_empty());
+        // And the next writer works.
+        let mut tx = db.begin_write().await.unwrap();
+        tx.queue(INSERT, kv("d", 4));
+        tx.commit().await.unwrap();
+        assert_eq!(rows(&db).await, [("d".into(), 4)]);
+    }
+
+    #[tokio::test]
+    async fn waiting_transactions_commit_together_and_a_failure_stays_its_own() {
+        let (_dir, db) = sqlite().await;
+        let db = std::sync::Arc::new(db);
+        // One holds the turn, so the others pile up behind it and commit as one group.
+        let mut first = db.begin_write().await.unwrap();
+        first.execute(INSERT, kv("k000", 0)).await.unwrap();
+        let writers: Vec<_> = (1..=40)
+            .map(|i| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let mut tx = db.begin_write().await.unwrap();
+                    tx.queue(INSERT, kv(&format!("k{i:03}"), i));
+                    tx.queue(
+                        "INSERT INTO t (k, v) VALUES ($1, $2) ON CONFLICT (k) DO NOTHING",
+                        kv(&format!("x{i:03}"), 0),
+                    );
+                    if i == 20 {
+                        // Number 10's key again: this transaction, and only it, fails.
+                        tx.queue(INSERT, kv("k010", i));
+                    }
+                    tx.commit().await
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(
+            lock(&db.writer.as_ref().unwrap().waiting).len(),
+            40,
+            "all forty wait for the turn"
+        );
+        first.commit().await.unwrap();
+        for (i, w) in writers.into_iter().enumerate() {
+            let outcome = w.await.unwrap();
+            if i + 1 == 20 {
+                assert!(Db::is_unique_violation(&outcome.unwrap_err()));
+            } else {
+                outcome.unwrap();
+            }
+        }
+        let stored = rows(&db).await;
+        let keys: Vec<_> = stored.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(stored.len(), 1 + 39 * 2, "{keys:?}");
+        assert!(!keys.contains(&"k020") && !keys.contains(&"x020"));
+        assert!(stored.contains(&("k010".into(), 10)));
+    }
+}
