@@ -107,7 +107,7 @@ impl Db {
             anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:");
         };
         let options = AnyConnectOptions::from_str(&url).context("parsing DATABASE_URL")?;
-        let pool = sqlite_tuned(backend, AnyPoolOptions::new(), 0)
+        let pool = sqlite_tuned(backend, AnyPoolOptions::new())
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options.clone())
@@ -121,14 +121,7 @@ impl Db {
         let writer = match backend {
             // The writers' connection keeps a larger page cache: it walks every index a write
             // touches, and nobody else's writes invalidate it.
-            Backend::Sqlite => Some(SqliteWriter::new(
-                sqlite_tuned(backend, AnyPoolOptions::new(), 32 * 1024)
-                    .max_connections(1)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect_with(options)
-                    .await
-                    .context("connecting to the database")?,
-            )),
+            Backend::Sqlite => Some(SqliteWriter::new(options)),
             Backend::Postgres => None,
         };
         Ok(Self {
@@ -153,26 +146,28 @@ impl Db {
     }
 }
 
-/// SQLite connections: WAL, `synchronous = NORMAL`, a busy timeout, foreign keys, and a page
-/// cache of `cache_kib` KiB (0: SQLite's default). Other backends: `options` as they are.
-fn sqlite_tuned(backend: Backend, options: AnyPoolOptions, cache_kib: u32) -> AnyPoolOptions {
+/// SQLite connections: WAL, `synchronous = NORMAL`, a busy timeout, foreign keys and SQLite's
+/// default page cache. Other backends: `options` as they are.
+fn sqlite_tuned(backend: Backend, options: AnyPoolOptions) -> AnyPoolOptions {
     if backend != Backend::Sqlite {
         return options;
     }
-    options.after_connect(move |conn, _meta| {
-        Box::pin(async move {
-            conn.execute(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-            )
+    options.after_connect(|conn, _meta| Box::pin(tune_sqlite(conn, 0)))
+}
+
+/// Tunes a SQLite connection (see [`sqlite_tuned`]), with a page cache of `cache_kib` KiB
+/// (0: SQLite's default).
+async fn tune_sqlite(conn: &mut sqlx::AnyConnection, cache_kib: u32) -> Result<(), sqlx::Error> {
+    conn.execute(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+    )
+    .await?;
+    if cache_kib > 0 {
+        conn.execute(format!("PRAGMA cache_size = -{cache_kib}").as_str())
             .await?;
-            if cache_kib > 0 {
-                conn.execute(format!("PRAGMA cache_size = -{cache_kib}").as_str())
-                    .await?;
-            }
-            Ok(())
-        })
-    })
+    }
+    Ok(())
 }
 
 /// Milliseconds since the Unix epoch, the portable timestamp stored in every table.

@@ -19,10 +19,13 @@
 use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt as _;
-use sqlx::{Any, AnyPool, Executor as _, any::AnyQueryResult, pool::PoolConnection};
+use sqlx::{
+    Any, AnyConnection, Connection as _, Executor as _,
+    any::{AnyConnectOptions, AnyQueryResult},
+};
 use tokio::sync::{OwnedMutexGuard, oneshot};
 
-use super::{Arg, query_with};
+use super::{Arg, query_with, tune_sqlite};
 
 type Statement = (String, Vec<Arg>);
 
@@ -31,13 +34,32 @@ type Statement = (String, Vec<Arg>);
 const GROUP_MAX: usize = 256;
 const ARGS_MAX: usize = 30_000;
 
-/// SQLite's writer: the turn, the connection and the transactions waiting to commit.
+/// The writer's page cache, in KiB: it walks every index a write touches.
+const WRITER_CACHE_KIB: u32 = 32 * 1024;
+
+/// SQLite's writer: the turn with its connection, and the transactions waiting to commit.
 #[derive(Debug, Clone)]
 pub(super) struct SqliteWriter {
-    turn: Arc<tokio::sync::Mutex<()>>,
-    /// One connection, with a larger page cache (see `Db::connect`).
-    pool: AnyPool,
+    /// Whoever holds it writes, on this connection (`None` until the first write, and after a
+    /// connection had to be closed).
+    turn: Arc<tokio::sync::Mutex<Option<AnyConnection>>>,
+    options: AnyConnectOptions,
     waiting: Arc<Mutex<Vec<Waiting>>>,
+}
+
+type Turn = OwnedMutexGuard<Option<AnyConnection>>;
+
+/// The turn's connection, opened if there is none.
+async fn connection<'t>(
+    turn: &'t mut Turn,
+    options: &AnyConnectOptions,
+) -> Result<&'t mut AnyConnection, sqlx::Error> {
+    if turn.is_none() {
+        let mut conn = AnyConnection::connect_with(options).await?;
+        tune_sqlite(&mut conn, WRITER_CACHE_KIB).await?;
+        **turn = Some(conn);
+    }
+    turn.as_mut().ok_or(sqlx::Error::PoolClosed)
 }
 
 #[derive(Debug)]
@@ -47,10 +69,10 @@ struct Waiting {
 }
 
 impl SqliteWriter {
-    pub(super) fn new(pool: AnyPool) -> Self {
+    pub(super) fn new(options: AnyConnectOptions) -> Self {
         Self {
             turn: Arc::default(),
-            pool,
+            options,
             waiting: Arc::default(),
         }
     }
@@ -72,8 +94,8 @@ impl SqliteWriter {
                 if !group.is_empty() {
                     // Spawned: a caller that goes away must not cut short a commit that
                     // carries other callers' transactions.
-                    let pool = self.pool.clone();
-                    let _ = tokio::spawn(run_group(pool, group, turn)).await;
+                    let options = self.options.clone();
+                    let _ = tokio::spawn(run_group(options, group, turn)).await;
                 }
             }
         }
@@ -90,8 +112,8 @@ fn abandoned() -> sqlx::Error {
 }
 
 /// Commits `group` in as few scripts as it takes, in order, holding the turn.
-async fn run_group(pool: AnyPool, mut group: Vec<Waiting>, _turn: OwnedMutexGuard<()>) {
-    let mut conn = match pool.acquire().await {
+async fn run_group(options: AnyConnectOptions, mut group: Vec<Waiting>, mut turn: Turn) {
+    let conn = match connection(&mut turn, &options).await {
         Ok(conn) => conn,
         Err(e) => return fail_all(group, &e),
     };
@@ -117,7 +139,7 @@ async fn run_group(pool: AnyPool, mut group: Vec<Waiting>, _turn: OwnedMutexGuar
             ends.push(script.statements);
         }
         script.commit();
-        match script.run(&mut conn).await {
+        match script.run(conn).await {
             Ok(_) => {
                 for w in group {
                     let _ = w.done.send(Ok(()));
@@ -126,7 +148,9 @@ async fn run_group(pool: AnyPool, mut group: Vec<Waiting>, _turn: OwnedMutexGuar
             }
             Err((ran, e)) => {
                 if conn.execute("ROLLBACK").await.is_err() {
-                    conn.close_on_drop();
+                    // Closing the connection discards what it began; the next turn opens
+                    // another.
+                    *turn = None;
                     fail_all(group, &e);
                     return fail_all(rest, &e);
                 }
@@ -194,14 +218,12 @@ impl Script {
 
     /// Runs the script: the rows each statement changed, or how many statements succeeded
     /// and the error of the next.
-    async fn run(self, conn: &mut PoolConnection<Any>) -> Result<Vec<u64>, (usize, sqlx::Error)> {
+    async fn run(self, conn: &mut AnyConnection) -> Result<Vec<u64>, (usize, sqlx::Error)> {
         // Several statements in one prepared query: sqlx 0.8 supports it for SQLite only and
         // deprecates it (sqlx issue 3108; 0.9 drops it), binding `$N` across all of them.
         // Moving to 0.9 means SQLite triggers or a native connection here.
         #[allow(deprecated)]
-        let mut results = query_with(&self.sql, self.args)
-            .execute_many(&mut **conn)
-            .await;
+        let mut results = query_with(&self.sql, self.args).execute_many(conn).await;
         let mut changed = Vec::with_capacity(self.statements);
         while let Some(result) = results.next().await {
             match result {
@@ -256,20 +278,25 @@ enum Inner {
     Postgres(sqlx::Transaction<'static, Any>),
 }
 
-/// A SQLite transaction under way.
+/// A SQLite transaction under way: the turn, its connection open.
 struct Held {
-    conn: PoolConnection<Any>,
+    turn: Turn,
     /// Committed or rolled back: nothing to undo on drop.
     done: bool,
-    _turn: OwnedMutexGuard<()>,
+}
+
+impl Held {
+    fn conn(&mut self) -> Result<&mut AnyConnection, sqlx::Error> {
+        self.turn.as_mut().ok_or(sqlx::Error::PoolClosed)
+    }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
         if !self.done {
-            // Closing a SQLite connection rolls back what it began; the next writer opens a
-            // new one (the pool hands it out once this one is closed).
-            self.conn.close_on_drop();
+            // Closing a SQLite connection rolls back what it began; the next turn opens
+            // another (waiting on `busy_timeout` while this one closes).
+            *self.turn = None;
         }
     }
 }
@@ -329,7 +356,7 @@ impl WriteTx {
             Inner::Sqlite {
                 held: Some(held), ..
             } => {
-                held.conn.execute("ROLLBACK").await?;
+                held.conn()?.execute("ROLLBACK").await?;
                 held.done = true;
                 Ok(())
             }
@@ -356,14 +383,12 @@ impl WriteTx {
                 let held = match held {
                     Some(held) => held,
                     None => {
-                        let turn = writer.turn.clone().lock_owned().await;
-                        held.insert(Held {
-                            conn: writer.pool.acquire().await?,
-                            done: false,
-                            _turn: turn,
-                        })
+                        let mut turn = writer.turn.clone().lock_owned().await;
+                        connection(&mut turn, &writer.options).await?;
+                        held.insert(Held { turn, done: false })
                     }
                 };
+                let conn = held.conn()?;
                 let mut script = if first {
                     Script::begin()
                 } else {
@@ -376,7 +401,7 @@ impl WriteTx {
                 if commit {
                     script.commit();
                 }
-                match script.run(&mut held.conn).await {
+                match script.run(conn).await {
                     Ok(changed) => {
                         held.done = commit;
                         Ok(changed
@@ -387,7 +412,7 @@ impl WriteTx {
                     }
                     Err((_, e)) => {
                         // If even the rollback fails, dropping closes the connection.
-                        held.done = held.conn.execute("ROLLBACK").await.is_ok();
+                        held.done = conn.execute("ROLLBACK").await.is_ok();
                         Err(e)
                     }
                 }
