@@ -53,6 +53,23 @@ pub fn refresh(tx: &mut WriteTx, backend: Backend, ticket_id: Uuid) {
     );
 }
 
+/// The text a ticket's public document holds before it has comments (what [`refresh`] would
+/// index then).
+pub fn new_ticket_text(subject: &str, description: &str) -> String {
+    format!("{subject} {description}")
+}
+
+/// Queues the search document of a ticket just inserted in `tx`, before it has comments:
+/// [`new_ticket_text`] in `public`, nothing in `internal`. SQLite only: on Postgres the
+/// ticket's INSERT fills its own columns, so the row is not written twice.
+pub fn index_new(tx: &mut WriteTx, ticket_id: Uuid, text: String) {
+    tx.queue(
+        "INSERT INTO ticket_text (rowid, public, internal) \
+         SELECT seq, $2, '' FROM tickets WHERE id = $1",
+        vec![Arg::Text(ticket_id.to_string()), Arg::Text(text)],
+    );
+}
+
 /// Removes a ticket's search document (queued in `tx`; on Postgres it goes with the row).
 pub fn remove(tx: &mut WriteTx, backend: Backend, ticket_id: Uuid) {
     if backend == Backend::Sqlite {

@@ -77,21 +77,40 @@ pub async fn insert(db: &Db, new: NewTicket<'_>) -> Result<TicketRow, sqlx::Erro
         created_at: now,
         updated_at: now,
     };
+    let text = search::new_ticket_text(&row.subject, &row.description);
+    let mut args = vec![
+        Arg::Text(row.id.to_string()),
+        Arg::Text(row.subject.clone()),
+        Arg::Text(row.description.clone()),
+        Arg::Text(row.status.as_str().to_owned()),
+        Arg::Text(row.priority.as_str().to_owned()),
+        Arg::Text(row.requester_id.to_string()),
+        Arg::Int(now),
+    ];
     let mut tx = db.begin_write().await?;
-    tx.queue(
-        "INSERT INTO tickets (id, subject, description, status, priority, requester_id, \
-         assignee_id, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $7)",
-        vec![
-            Arg::Text(row.id.to_string()),
-            Arg::Text(row.subject.clone()),
-            Arg::Text(row.description.clone()),
-            Arg::Text(row.status.as_str().to_owned()),
-            Arg::Text(row.priority.as_str().to_owned()),
-            Arg::Text(row.requester_id.to_string()),
-            Arg::Int(now),
-        ],
-    );
+    match db.backend {
+        Backend::Sqlite => {
+            tx.queue(
+                "INSERT INTO tickets (id, subject, description, status, priority, \
+                 requester_id, assignee_id, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $7)",
+                args,
+            );
+            search::index_new(&mut tx, row.id, text);
+        }
+        // The search documents go in with the row, which is then written once.
+        Backend::Postgres => {
+            args.push(Arg::Text(text));
+            tx.queue(
+                "INSERT INTO tickets (id, subject, description, status, priority, \
+                 requester_id, assignee_id, version, created_at, updated_at, search_public, \
+                 search_all) \
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $7, to_tsvector('simple', $8), \
+                 to_tsvector('simple', $8))",
+                args,
+            );
+        }
+    }
     events::insert(
         &mut tx,
         events::NewEvent {
@@ -103,7 +122,6 @@ pub async fn insert(db: &Db, new: NewTicket<'_>) -> Result<TicketRow, sqlx::Erro
             at: now,
         },
     );
-    search::refresh(&mut tx, db.backend, row.id);
     tx.commit().await?;
     Ok(row)
 }
