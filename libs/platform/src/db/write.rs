@@ -157,7 +157,7 @@ async fn run_group(options: AnyConnectOptions, mut group: Vec<Waiting>, mut turn
                     return fail_all(rest, &e);
                 }
                 // `ran` statements succeeded, counting BEGIN: the failed one is number `ran`.
-                match ends.iter().position(|&end| ran <= end).filter(|_| ran > 0) {
+                match ends.iter().position(|&end| ran < end).filter(|_| ran > 0) {
                     Some(culprit) => {
                         // Its own error to the transaction that failed; the others go again.
                         let failed = group.remove(culprit);
@@ -535,6 +535,11 @@ mod tests {
                 let db = db.clone();
                 tokio::spawn(async move {
                     let mut tx = db.begin_write().await.unwrap();
+                    if i == 25 {
+                        // Fails at its first statement: the transaction before it in the
+                        // script must not take the blame.
+                        tx.queue(INSERT, kv("k005", i));
+                    }
                     tx.queue(INSERT, kv(&format!("k{i:03}"), i));
                     tx.queue(
                         "INSERT INTO t (k, v) VALUES ($1, $2) ON CONFLICT (k) DO NOTHING",
@@ -557,7 +562,7 @@ mod tests {
         first.commit().await.unwrap();
         for (i, w) in writers.into_iter().enumerate() {
             let outcome = w.await.unwrap();
-            if i + 1 == 20 {
+            if i + 1 == 20 || i + 1 == 25 {
                 assert!(Db::is_unique_violation(&outcome.unwrap_err()));
             } else {
                 outcome.unwrap();
@@ -565,8 +570,10 @@ mod tests {
         }
         let stored = rows(&db).await;
         let keys: Vec<_> = stored.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(stored.len(), 1 + 39 * 2, "{keys:?}");
+        assert_eq!(stored.len(), 1 + 38 * 2, "{keys:?}");
         assert!(!keys.contains(&"k020") && !keys.contains(&"x020"));
+        assert!(!keys.contains(&"k025") && !keys.contains(&"x025"));
         assert!(stored.contains(&("k010".into(), 10)));
+        assert!(stored.contains(&("k005".into(), 5)));
     }
 }
