@@ -352,19 +352,18 @@ impl WriteTx {
     }
 
     /// Undoes everything this transaction did; queued statements never run.
-    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
-        self.queued.clear();
-        match &mut self.inner {
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self.inner {
             Inner::Sqlite {
-                held: Some(held), ..
+                held: Some(mut held),
+                ..
             } => {
                 held.conn()?.execute("ROLLBACK").await?;
                 held.done = true;
                 Ok(())
             }
             Inner::Sqlite { held: None, .. } => Ok(()),
-            // Dropping an open sqlx transaction rolls it back.
-            Inner::Postgres(_) => Ok(()),
+            Inner::Postgres(tx) => tx.rollback().await,
         }
     }
 
