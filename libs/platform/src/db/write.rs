@@ -12,6 +12,8 @@
 //! - transactions that only queue (a create, a comment, an event) commit together: whoever
 //!   gets the turn sends every waiting one in one script, one commit for all (group commit).
 //!   A statement that fails takes only its own transaction with it; the others are sent again.
+//!   Each learns the rows its statements changed ([`WriteTx::commit_counted`]), so a guarded
+//!   update can go in a group too: the statements after it test SQLite's `changes()`.
 //!
 //! On Postgres the statements run one by one in an ordinary transaction; writers run
 //! concurrently and lock rows.
@@ -67,7 +69,8 @@ async fn connection<'t>(
 #[derive(Debug)]
 struct Waiting {
     statements: Vec<Statement>,
-    done: oneshot::Sender<Result<(), sqlx::Error>>,
+    /// The rows each statement changed, or the error that ended the transaction.
+    done: oneshot::Sender<Result<Vec<u64>, sqlx::Error>>,
 }
 
 impl SqliteWriter {
@@ -79,8 +82,9 @@ impl SqliteWriter {
         }
     }
 
-    /// Commits `statements` as one transaction, together with any others waiting.
-    async fn commit_grouped(&self, statements: Vec<Statement>) -> Result<(), sqlx::Error> {
+    /// Commits `statements` as one transaction, together with any others waiting; the rows
+    /// each statement changed.
+    async fn commit_grouped(&self, statements: Vec<Statement>) -> Result<Vec<u64>, sqlx::Error> {
         let (done, mut result) = oneshot::channel();
         lock(&self.waiting).push(Waiting { statements, done });
         tokio::select! {
@@ -142,9 +146,14 @@ async fn run_group(options: AnyConnectOptions, mut group: Vec<Waiting>, mut turn
         }
         script.commit();
         match script.run(conn).await {
-            Ok(_) => {
-                for w in group {
-                    let _ = w.done.send(Ok(()));
+            Ok(changed) => {
+                // `changed[0]` is BEGIN's; each transaction's statements end at its `end`.
+                let mut start = 1;
+                for (w, end) in group.into_iter().zip(ends) {
+                    let _ = w
+                        .done
+                        .send(Ok(changed.get(start..end).unwrap_or_default().to_vec()));
+                    start = end;
                 }
                 group = rest;
             }
@@ -336,18 +345,24 @@ impl WriteTx {
 
     /// Runs what is queued and commits. On SQLite a transaction that has only queued commits
     /// together with the others waiting.
-    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.commit_counted().await.map(drop)
+    }
+
+    /// [`commit`](Self::commit), returning the rows changed by each statement that was still
+    /// queued (those since the last [`execute`](Self::execute)), in order.
+    pub async fn commit_counted(mut self) -> Result<Vec<u64>, sqlx::Error> {
         if let Inner::Sqlite { writer, held: None } = &self.inner {
             if self.queued.is_empty() {
-                return Ok(());
+                return Ok(Vec::new());
             }
             let statements = std::mem::take(&mut self.queued);
             return writer.commit_grouped(statements).await;
         }
-        self.flush(true).await?;
+        let changed = self.flush(true).await?;
         match self.inner {
-            Inner::Sqlite { .. } => Ok(()),
-            Inner::Postgres(tx) => tx.commit().await,
+            Inner::Sqlite { .. } => Ok(changed),
+            Inner::Postgres(tx) => tx.commit().await.map(|()| changed),
         }
     }
 
@@ -574,5 +589,59 @@ mod tests {
         assert!(!keys.contains(&"k025") && !keys.contains(&"x025"));
         assert!(stored.contains(&("k010".into(), 10)));
         assert!(stored.contains(&("k005".into(), 5)));
+    }
+
+    #[tokio::test]
+    async fn each_grouped_transaction_learns_the_rows_its_statements_changed() {
+        let (_dir, db) = sqlite().await;
+        let db = std::sync::Arc::new(db);
+        let mut tx = db.begin_write().await.unwrap();
+        tx.queue(INSERT, kv("a", 1));
+        tx.commit().await.unwrap();
+        let mut first = db.begin_write().await.unwrap();
+        first.execute(INSERT, kv("b", 1)).await.unwrap();
+        // Two guarded updates of the same version, each followed by an insert that only
+        // happens if its update did; and a plain transaction of three statements.
+        let guarded = |key: &'static str| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin_write().await.unwrap();
+                tx.queue("UPDATE t SET v = v + 1 WHERE k = $1 AND v = $2", kv("a", 1));
+                tx.queue(
+                    "INSERT INTO t (k, v) SELECT $1, $2 WHERE changes() = 1",
+                    kv(key, 0),
+                );
+                tx.commit_counted().await.unwrap()
+            })
+        };
+        let one = guarded("won-1");
+        let two = guarded("won-2");
+        let plain = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin_write().await.unwrap();
+                tx.queue(INSERT, kv("c", 1));
+                tx.queue("UPDATE t SET v = 7 WHERE k IN ('b', 'c')", vec![]);
+                tx.queue("DELETE FROM t WHERE k = 'nothing'", vec![]);
+                tx.commit_counted().await.unwrap()
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(lock(&db.writer.as_ref().unwrap().waiting).len(), 3);
+        first.commit().await.unwrap();
+        let (one, two) = (one.await.unwrap(), two.await.unwrap());
+        assert_eq!(plain.await.unwrap(), [1, 2, 0]);
+        let mut outcomes = [one.clone(), two.clone()];
+        outcomes.sort();
+        assert_eq!(
+            outcomes,
+            [vec![0, 0], vec![1, 1]],
+            "exactly one update wins"
+        );
+        let winner = if one == [1, 1] { "won-1" } else { "won-2" };
+        let stored = rows(&db).await;
+        let keys: Vec<_> = stored.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "c", winner]);
+        assert!(stored.contains(&("a".into(), 2)));
     }
 }

@@ -52,10 +52,27 @@ pub struct NewEvent {
 /// Appends an event inside the caller's transaction (queued: it goes out with the
 /// transaction's next statement or its commit).
 pub fn insert(tx: &mut WriteTx, new: NewEvent) -> EventRow {
+    queue_insert(tx, new, "VALUES ($1, $2, $3, $4, $5, $6, $7)")
+}
+
+/// [`insert`], but only if the statement queued just before it changed a row (SQLite's
+/// `changes()`). A chain of these after a guarded UPDATE records the change only if it
+/// happened. SQLite only.
+pub fn insert_if_changed(tx: &mut WriteTx, new: NewEvent) -> EventRow {
+    queue_insert(
+        tx,
+        new,
+        "SELECT $1, $2, $3, $4, $5, $6, $7 WHERE changes() = 1",
+    )
+}
+
+fn queue_insert(tx: &mut WriteTx, new: NewEvent, values: &str) -> EventRow {
     let id = Uuid::now_v7();
     tx.queue(
-        "INSERT INTO events (id, ticket_id, actor_id, kind, data, internal, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        format!(
+            "INSERT INTO events (id, ticket_id, actor_id, kind, data, internal, created_at) \
+             {values}"
+        ),
         vec![
             Arg::Text(id.to_string()),
             Arg::Text(new.ticket_id.to_string()),

@@ -11,8 +11,17 @@
 use docket_platform::db::{Arg, Backend, Db, WriteTx};
 use uuid::Uuid;
 
+/// Which tickets' documents a fill rewrites.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fill {
+    One,
+    /// One, if the statement before changed a row (SQLite's `changes()`).
+    OneIfChanged,
+    All,
+}
+
 /// The statement that (re)writes the documents of one ticket (`$1`), or of every ticket.
-fn fill_sql(backend: Backend, one: bool) -> String {
+fn fill_sql(backend: Backend, fill: Fill) -> String {
     // Word order across comments does not matter to a search of words.
     let agg = match backend {
         Backend::Sqlite => "group_concat(c.body, ' ')",
@@ -28,7 +37,11 @@ fn fill_sql(backend: Backend, one: bool) -> String {
         comments(0)
     );
     let internal = format!("COALESCE({}, '')", comments(1));
-    let filter = if one { " WHERE t.id = $1" } else { "" };
+    let filter = match fill {
+        Fill::One => " WHERE t.id = $1",
+        Fill::OneIfChanged => " WHERE t.id = $1 AND changes() = 1",
+        Fill::All => "",
+    };
     match backend {
         Backend::Sqlite => format!(
             "INSERT OR REPLACE INTO ticket_text (rowid, public, internal) \
@@ -48,7 +61,16 @@ fn fill_sql(backend: Backend, one: bool) -> String {
 /// updated the row), so a concurrent comment cannot be left out.
 pub fn refresh(tx: &mut WriteTx, backend: Backend, ticket_id: Uuid) {
     tx.queue(
-        fill_sql(backend, true),
+        fill_sql(backend, Fill::One),
+        vec![Arg::Text(ticket_id.to_string())],
+    );
+}
+
+/// [`refresh`], but only if the statement queued just before it changed a row (see
+/// [`events::insert_if_changed`](super::events::insert_if_changed)). SQLite only.
+pub fn refresh_if_changed(tx: &mut WriteTx, ticket_id: Uuid) {
+    tx.queue(
+        fill_sql(Backend::Sqlite, Fill::OneIfChanged),
         vec![Arg::Text(ticket_id.to_string())],
     );
 }
@@ -83,7 +105,7 @@ pub fn remove(tx: &mut WriteTx, backend: Backend, ticket_id: Uuid) {
 /// Rewrites every ticket's search documents: for data loaded behind the service's back (the
 /// benchmark's seeding).
 pub async fn rebuild_all(db: &Db) -> Result<(), sqlx::Error> {
-    sqlx::query(&fill_sql(db.backend, false))
+    sqlx::query(&fill_sql(db.backend, Fill::All))
         .execute(&db.pool)
         .await?;
     Ok(())

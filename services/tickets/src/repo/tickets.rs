@@ -396,28 +396,46 @@ pub async fn update(
          WHERE id = {id} AND version = {v}",
         sets.join(", ")
     );
+    let event = |kind, data| events::NewEvent {
+        ticket_id: current.id,
+        actor_id,
+        kind,
+        data,
+        internal: false,
+        at: now,
+    };
     let mut tx = db.begin_write().await?;
-    if tx.execute(sql, args.0).await? == 0 {
-        tx.rollback().await?;
-        return Ok(UpdateOutcome::Stale);
+    match db.backend {
+        // One trip, and it can commit with other writers' (see `WriteTx`): each statement
+        // after the UPDATE happens only if the one before it changed a row, so a stale
+        // version writes nothing. The `updated` event, queued last when the text changed, is
+        // what the search document waits for.
+        Backend::Sqlite => {
+            tx.queue(sql, args.0);
+            for (kind, data) in new_events {
+                events::insert_if_changed(&mut tx, event(kind, data));
+            }
+            if !text_fields.is_empty() {
+                search::refresh_if_changed(&mut tx, current.id);
+            }
+            if tx.commit_counted().await?.first() != Some(&1) {
+                return Ok(UpdateOutcome::Stale);
+            }
+        }
+        Backend::Postgres => {
+            if tx.execute(sql, args.0).await? == 0 {
+                tx.rollback().await?;
+                return Ok(UpdateOutcome::Stale);
+            }
+            if !text_fields.is_empty() {
+                search::refresh(&mut tx, db.backend, current.id);
+            }
+            for (kind, data) in new_events {
+                events::insert(&mut tx, event(kind, data));
+            }
+            tx.commit().await?;
+        }
     }
-    if !text_fields.is_empty() {
-        search::refresh(&mut tx, db.backend, current.id);
-    }
-    for (kind, data) in new_events {
-        events::insert(
-            &mut tx,
-            events::NewEvent {
-                ticket_id: current.id,
-                actor_id,
-                kind,
-                data,
-                internal: false,
-                at: now,
-            },
-        );
-    }
-    tx.commit().await?;
     next.version = expected_version + 1;
     next.updated_at = now;
     Ok(UpdateOutcome::Updated(next))
