@@ -66,6 +66,33 @@ pub fn insert_if_changed(tx: &mut WriteTx, new: NewEvent) -> EventRow {
     )
 }
 
+/// Postgres: the part of a statement that appends `events` to the ticket that a preceding
+/// `WITH changed AS (… RETURNING id)` returns, and nothing if it returns no row. Their values go
+/// into `args`. One statement, so the change and its history need no transaction of their own.
+pub fn insert_for_changed(args: &mut Args, events: &[NewEvent]) -> String {
+    let rows: Vec<String> = events
+        .iter()
+        .map(|e| {
+            let values = [
+                args.push(Arg::Text(Uuid::now_v7().to_string())),
+                args.push(Arg::Text(e.actor_id.to_string())),
+                args.push(Arg::Text(e.kind.as_str().to_owned())),
+                args.push(Arg::Text(e.data.to_string())),
+                args.push(Arg::Int(i64::from(e.internal))),
+                args.push(Arg::Int(e.at)),
+            ];
+            format!("({})", values.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO events (id, ticket_id, actor_id, kind, data, internal, created_at) \
+         SELECT e.id, changed.id, e.actor_id, e.kind, e.data, e.internal, e.created_at \
+         FROM changed CROSS JOIN (VALUES {}) AS e (id, actor_id, kind, data, internal, \
+         created_at)",
+        rows.join(", ")
+    )
+}
+
 fn queue_insert(tx: &mut WriteTx, new: NewEvent, values: &str) -> EventRow {
     let id = Uuid::now_v7();
     tx.queue(

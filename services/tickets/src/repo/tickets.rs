@@ -78,7 +78,7 @@ pub async fn insert(db: &Db, new: NewTicket<'_>) -> Result<TicketRow, sqlx::Erro
         updated_at: now,
     };
     let text = search::new_ticket_text(&row.subject, &row.description);
-    let mut args = vec![
+    let mut args = Args(vec![
         Arg::Text(row.id.to_string()),
         Arg::Text(row.subject.clone()),
         Arg::Text(row.description.clone()),
@@ -86,43 +86,42 @@ pub async fn insert(db: &Db, new: NewTicket<'_>) -> Result<TicketRow, sqlx::Erro
         Arg::Text(row.priority.as_str().to_owned()),
         Arg::Text(row.requester_id.to_string()),
         Arg::Int(now),
-    ];
-    let mut tx = db.begin_write().await?;
+    ]);
+    let created = events::NewEvent {
+        ticket_id: row.id,
+        actor_id: row.requester_id,
+        kind: EventKind::Created,
+        data: json!({ "status": row.status, "priority": row.priority }),
+        internal: false,
+        at: now,
+    };
     match db.backend {
         Backend::Sqlite => {
+            let mut tx = db.begin_write().await?;
             tx.queue(
                 "INSERT INTO tickets (id, subject, description, status, priority, \
                  requester_id, assignee_id, version, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $7)",
-                args,
+                args.0,
             );
             search::index_new(&mut tx, row.id, text);
+            events::insert(&mut tx, created);
+            tx.commit().await?;
         }
-        // The search documents go in with the row, which is then written once.
+        // One statement: the row with its search documents (written once), and its event.
         Backend::Postgres => {
-            args.push(Arg::Text(text));
-            tx.queue(
-                "INSERT INTO tickets (id, subject, description, status, priority, \
-                 requester_id, assignee_id, version, created_at, updated_at, search_public, \
-                 search_all) \
-                 VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $7, to_tsvector('simple', $8), \
-                 to_tsvector('simple', $8))",
-                args,
+            let text = args.push(Arg::Text(text));
+            let event = events::insert_for_changed(&mut args, &[created]);
+            let sql = format!(
+                "WITH changed AS (INSERT INTO tickets (id, subject, description, status, \
+                 priority, requester_id, assignee_id, version, created_at, updated_at, \
+                 search_public, search_all) \
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $7, to_tsvector('simple', {text}), \
+                 to_tsvector('simple', {text})) RETURNING id) {event}"
             );
+            query_with(&sql, args.0).execute(&db.pool).await?;
         }
     }
-    events::insert(
-        &mut tx,
-        events::NewEvent {
-            ticket_id: row.id,
-            actor_id: row.requester_id,
-            kind: EventKind::Created,
-            data: json!({ "status": row.status, "priority": row.priority }),
-            internal: false,
-            at: now,
-        },
-    );
-    tx.commit().await?;
     Ok(row)
 }
 
@@ -404,13 +403,13 @@ pub async fn update(
         internal: false,
         at: now,
     };
-    let mut tx = db.begin_write().await?;
     match db.backend {
         // One trip, and it can commit with other writers' (see `WriteTx`): each statement
         // after the UPDATE happens only if the one before it changed a row, so a stale
         // version writes nothing. The `updated` event, queued last when the text changed, is
         // what the search document waits for.
         Backend::Sqlite => {
+            let mut tx = db.begin_write().await?;
             tx.queue(sql, args.0);
             for (kind, data) in new_events {
                 events::insert_if_changed(&mut tx, event(kind, data));
@@ -422,14 +421,32 @@ pub async fn update(
                 return Ok(UpdateOutcome::Stale);
             }
         }
+        // Status, priority and assignee: the UPDATE and its events in one statement, which
+        // appends no event if the version was stale.
+        Backend::Postgres if text_fields.is_empty() => {
+            let events: Vec<_> = new_events.into_iter().map(|(k, d)| event(k, d)).collect();
+            let sql = format!(
+                "WITH changed AS ({sql} RETURNING id) {}",
+                events::insert_for_changed(&mut args, &events)
+            );
+            if query_with(&sql, args.0)
+                .execute(&db.pool)
+                .await?
+                .rows_affected()
+                == 0
+            {
+                return Ok(UpdateOutcome::Stale);
+            }
+        }
+        // The text: the search documents are rewritten by a second statement, which sees
+        // every comment committed before the UPDATE took the row's lock.
         Backend::Postgres => {
+            let mut tx = db.begin_write().await?;
             if tx.execute(sql, args.0).await? == 0 {
                 tx.rollback().await?;
                 return Ok(UpdateOutcome::Stale);
             }
-            if !text_fields.is_empty() {
-                search::refresh(&mut tx, db.backend, current.id);
-            }
+            search::refresh(&mut tx, db.backend, current.id);
             for (kind, data) in new_events {
                 events::insert(&mut tx, event(kind, data));
             }
