@@ -37,7 +37,8 @@ use uuid::Uuid;
 
 const HELP: &str = "usage: tickets-bench [--backend sqlite|postgres|both] [--tickets N] [--users N]
        [--comments N] [--concurrency N] [--requests N] [--seconds N] [--pg-url URL] [--dir PATH]
-       [--rate R | --load F] [--only list,filter,search,search-common,get,create,patch]
+       [--rate R | --load F] [--only list,filter,search,search-common,get,create,patch,comment,
+       writes]
        [--db-connections N]
 defaults: both, 1000000 tickets, 1000 users, 3 comments, 64 connections, 20000 requests or
 15 s per scenario, postgres://postgres@127.0.0.1:5432/postgres, target/bench, every scenario,
@@ -615,6 +616,11 @@ enum Scenario {
     Get,
     Create,
     Patch,
+    /// A comment on the connection's own ticket, every other one an internal note.
+    Comment,
+    /// Creates, PATCHes and comments in turn on each connection: the writes of a help desk
+    /// at work, which commit together on SQLite in groups of every kind.
+    Writes,
 }
 
 impl Scenario {
@@ -628,6 +634,8 @@ impl Scenario {
             Scenario::Get => "get",
             Scenario::Create => "create",
             Scenario::Patch => "patch",
+            Scenario::Comment => "comment",
+            Scenario::Writes => "writes",
         }
     }
 
@@ -640,6 +648,8 @@ impl Scenario {
             Scenario::Get => "get one ticket",
             Scenario::Create => "create",
             Scenario::Patch => "patch (If-Match)",
+            Scenario::Comment => "comment",
+            Scenario::Writes => "create/PATCH/comment",
         }
     }
 }
@@ -683,7 +693,7 @@ async fn drive(
             let mut errors = 0usize;
             let mut first_error: Option<String> = None;
             // The target's current version (an earlier pass may have moved it), untimed.
-            let mut version = if scenario == Scenario::Patch {
+            let mut version = if matches!(scenario, Scenario::Patch | Scenario::Writes) {
                 let current: Option<Value> = match ctx
                     .http
                     .get(format!(
@@ -702,11 +712,20 @@ async fn drive(
                 1
             };
             let mut priority_flip = false;
+            let mut step = task;
             let mut slowest: Option<(Duration, String)> = None;
             while Instant::now() < deadline
                 && remaining.fetch_sub(1, std::sync::atomic::Ordering::Relaxed) > 0
             {
-                let rb = match scenario {
+                // What this request is: in the mixed scenario, the next of its three writes.
+                step += 1;
+                let kind = match scenario {
+                    Scenario::Writes => {
+                        [Scenario::Create, Scenario::Patch, Scenario::Comment][step % 3]
+                    }
+                    other => other,
+                };
+                let rb = match kind {
                     Scenario::FirstPage => ctx
                         .http
                         .get(format!("{}/api/tickets?limit=20", ctx.base))
@@ -756,6 +775,17 @@ async fn drive(
                                 "priority": if priority_flip { "urgent" } else { "low" }
                             }))
                     }
+                    Scenario::Comment | Scenario::Writes => ctx
+                        .http
+                        .post(format!(
+                            "{}/api/tickets/{}/comments",
+                            ctx.base, ctx.patch_targets[task]
+                        ))
+                        .bearer_auth(&ctx.agent)
+                        .json(&json!({
+                            "body": "Checked the printer queue again",
+                            "internal": step % 2 == 0,
+                        })),
                 };
                 // What the request was, for the slowest list.
                 let url = rb
@@ -780,7 +810,7 @@ async fn drive(
                     Ok(resp) => {
                         let status = resp.status();
                         let body = resp.bytes().await;
-                        if status.is_success() && scenario == Scenario::Patch {
+                        if status.is_success() && kind == Scenario::Patch {
                             // A PATCH that changes nothing keeps the version: follow the answer.
                             if let Some(v) = body
                                 .as_ref()
@@ -1080,6 +1110,8 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
         Scenario::Get,
         Scenario::Create,
         Scenario::Patch,
+        Scenario::Comment,
+        Scenario::Writes,
     ] {
         if !opts.only.is_empty() && !opts.only.iter().any(|o| scenario.key() == o) {
             continue;
