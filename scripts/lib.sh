@@ -9,9 +9,18 @@ ensure_moto() {
   fi
 }
 
-# A free TCP port on 127.0.0.1.
+# N free TCP ports on 127.0.0.1 (default 1), all different: the sockets stay bound until every
+# port is chosen, so two services can never be handed the same one.
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  python3 - "${1:-1}" <<'PY'
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+for s in socks:
+    s.close()
+PY
 }
 
 # Waits until http://127.0.0.1:$1$2 answers 200, for at most $3 seconds.
