@@ -73,43 +73,41 @@ pub fn insert_for_changed(args: &mut Args, events: &[NewEvent]) -> String {
     let rows: Vec<String> = events
         .iter()
         .map(|e| {
-            let values = [
-                args.push(Arg::Text(Uuid::now_v7().to_string())),
-                args.push(Arg::Text(e.actor_id.to_string())),
-                args.push(Arg::Text(e.kind.as_str().to_owned())),
-                args.push(Arg::Text(e.data.to_string())),
-                args.push(Arg::Int(i64::from(e.internal))),
-                args.push(Arg::Int(e.at)),
-            ];
-            format!("({})", values.join(", "))
+            let id = args.push(Arg::Text(Uuid::now_v7().to_string()));
+            let rest: Vec<String> = values(e).into_iter().map(|a| args.push(a)).collect();
+            format!("({id}, {})", rest.join(", "))
         })
         .collect();
     format!(
-        "INSERT INTO events (id, ticket_id, actor_id, kind, data, internal, created_at) \
-         SELECT e.id, changed.id, e.actor_id, e.kind, e.data, e.internal, e.created_at \
+        "{INSERT} SELECT e.id, changed.id, e.actor_id, e.kind, e.data, e.internal, e.created_at \
          FROM changed CROSS JOIN (VALUES {}) AS e (id, actor_id, kind, data, internal, \
          created_at)",
         rows.join(", ")
     )
 }
 
-fn queue_insert(tx: &mut WriteTx, new: NewEvent, values: &str) -> EventRow {
+const INSERT: &str =
+    "INSERT INTO events (id, ticket_id, actor_id, kind, data, internal, created_at)";
+
+/// An event's values after its id and ticket: actor, kind, data, internal, time.
+fn values(e: &NewEvent) -> [Arg; 5] {
+    [
+        Arg::Text(e.actor_id.to_string()),
+        Arg::Text(e.kind.as_str().to_owned()),
+        Arg::Text(e.data.to_string()),
+        Arg::Int(i64::from(e.internal)),
+        Arg::Int(e.at),
+    ]
+}
+
+fn queue_insert(tx: &mut WriteTx, new: NewEvent, rows: &str) -> EventRow {
     let id = Uuid::now_v7();
-    tx.queue(
-        format!(
-            "INSERT INTO events (id, ticket_id, actor_id, kind, data, internal, created_at) \
-             {values}"
-        ),
-        vec![
-            Arg::Text(id.to_string()),
-            Arg::Text(new.ticket_id.to_string()),
-            Arg::Text(new.actor_id.to_string()),
-            Arg::Text(new.kind.as_str().to_owned()),
-            Arg::Text(new.data.to_string()),
-            Arg::Int(i64::from(new.internal)),
-            Arg::Int(new.at),
-        ],
-    );
+    let mut args = vec![
+        Arg::Text(id.to_string()),
+        Arg::Text(new.ticket_id.to_string()),
+    ];
+    args.extend(values(&new));
+    tx.queue(format!("{INSERT} {rows}"), args);
     EventRow {
         id,
         ticket_id: new.ticket_id,
