@@ -41,7 +41,8 @@ const HELP: &str = "usage: tickets-bench [--backend sqlite|postgres|both] [--tic
        writes]
        [--db-connections N]
 defaults: both, 1000000 tickets, 1000 users, 3 comments, 64 connections, 20000 requests or
-15 s per scenario, postgres://postgres@127.0.0.1:5432/postgres, target/bench, every scenario,
+15 s per scenario, postgres://postgres@127.0.0.1:5432/postgres, target/bench, every scenario
+(--only runs the ones it names, in its order: `--only create,search` searches after the creates),
 16 database connections in the tickets service (its DB_MAX_CONNECTIONS).
 Each scenario first runs closed loop: each connection sends its next request as soon as the
 last one is answered, so the figures are the saturation throughput and the queueing it causes
@@ -64,7 +65,8 @@ struct Options {
     dir: PathBuf,
     rate: Option<usize>,
     load: Option<f64>,
-    only: Vec<String>,
+    /// What to run, in this order (`--only`, else [`Scenario::ALL`]).
+    scenarios: Vec<Scenario>,
     db_connections: usize,
 }
 
@@ -112,9 +114,18 @@ fn options() -> anyhow::Result<Options> {
             .map(|v| v.parse::<f64>())
             .transpose()
             .context("--load")?,
-        only: get("--only")
-            .map(|v| v.split(',').map(str::to_owned).collect())
-            .unwrap_or_default(),
+        scenarios: match get("--only") {
+            Some(v) => v
+                .split(',')
+                .map(|key| {
+                    Scenario::ALL
+                        .into_iter()
+                        .find(|s| s.key() == key)
+                        .with_context(|| format!("--only: no scenario {key:?}"))
+                })
+                .collect::<anyhow::Result<_>>()?,
+            None => Scenario::ALL.to_vec(),
+        },
         db_connections: num("--db-connections", 16)?.max(1),
     })
 }
@@ -624,6 +635,18 @@ enum Scenario {
 }
 
 impl Scenario {
+    const ALL: [Scenario; 9] = [
+        Scenario::FirstPage,
+        Scenario::Filter,
+        Scenario::Search,
+        Scenario::SearchCommon,
+        Scenario::Get,
+        Scenario::Create,
+        Scenario::Patch,
+        Scenario::Comment,
+        Scenario::Writes,
+    ];
+
     /// The name `--only` takes.
     fn key(self) -> &'static str {
         match self {
@@ -1102,20 +1125,7 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
             .send()
             .await?;
     }
-    for scenario in [
-        Scenario::FirstPage,
-        Scenario::Filter,
-        Scenario::Search,
-        Scenario::SearchCommon,
-        Scenario::Get,
-        Scenario::Create,
-        Scenario::Patch,
-        Scenario::Comment,
-        Scenario::Writes,
-    ] {
-        if !opts.only.is_empty() && !opts.only.iter().any(|o| scenario.key() == o) {
-            continue;
-        }
+    for scenario in opts.scenarios.iter().copied() {
         let saturation = drive(ctx.clone(), scenario, opts, None).await?;
         let open = opts.rate.or_else(|| {
             opts.load
