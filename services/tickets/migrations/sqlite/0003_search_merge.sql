@@ -4,10 +4,10 @@
 -- segments as they pile up. By default it starts merging a level once it holds 4 segments,
 -- and does the work in steps of 64 × (number of levels) pages, each inside whichever commit is
 -- due, and every write waiting for that commit waits as long (single commits of 48–71 ms
--- among ones of a few). Starting at 16 segments writes each entry into fewer levels on its way up, so there is
--- less merging in all. tickets-bench at 200 000 tickets, four runs each (BENCH.md, fifth
--- session): create p99 65–96 ms by default, 32–49 ms with 16; creates 2217–3074/s against
--- 2947–3645/s. Searches read every segment: made after the creates (two runs each), the
--- rare-code search served 2324–2486/s against 2619–2743/s by default, perhaps 10 % fewer;
--- the common word 2468–2620/s against 2420–2755/s.
+-- among ones of a few). Starting at 16 segments writes each entry into fewer levels on its
+-- way up, so there is less merging in all. tickets-bench at 200 000 tickets, four runs each
+-- (BENCH.md, fifth session): create p99 65–96 ms by default, 32–49 ms with 16; creates
+-- 2217–3074/s against 2947–3645/s. Searches read every segment: made after the creates (two
+-- runs each), the rare-code search served 2324–2486/s against 2619–2743/s by default, perhaps
+-- 10 % fewer; the common word 2468–2620/s against 2420–2755/s.
 INSERT INTO ticket_text (ticket_text, rank) VALUES ('automerge', 16);
