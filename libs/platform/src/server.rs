@@ -127,6 +127,17 @@ impl<S: Service> Application<S> {
     pub async fn build(settings: S::Settings) -> anyhow::Result<Self> {
         let state = S::build(settings).await?;
         let listener = bind(&state.common().host, state.common().port).await?;
+        Self::with_listener(state, listener)
+    }
+
+    /// Builds the state and serves on a listener bound beforehand: for services that must
+    /// know each other's addresses before either is built (tests), without releasing a
+    /// port and hoping nobody takes it in between.
+    pub async fn build_on(settings: S::Settings, listener: TcpListener) -> anyhow::Result<Self> {
+        Self::with_listener(S::build(settings).await?, listener)
+    }
+
+    fn with_listener(state: S, listener: TcpListener) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         Ok(Self {
             listener,

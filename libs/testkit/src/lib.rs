@@ -44,6 +44,28 @@ macro_rules! backend_tests {
     };
 }
 
+/// A free loopback port for a server a test starts as a child process (moto, redis-server)
+/// or stops and restarts. It comes from below Linux's ephemeral range (32768–60999), which
+/// `bind(…:0)` and outgoing connections draw from, so the other tests running meanwhile cannot
+/// be handed it between this check and the server's own bind; and no two calls in one test
+/// binary return the same port.
+pub fn spare_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    // Binaries run one after another, but start each at its own place anyway.
+    let start = std::process::id() % SPAN;
+    for _ in 0..SPAN {
+        let offset = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN;
+        let port = u16::try_from(FIRST + offset).expect("below 32000");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {FIRST}..{}", FIRST + SPAN);
+}
+
 /// Quiet logs unless `TEST_LOG` is set.
 pub fn init_logs() {
     static ONCE: OnceLock<()> = OnceLock::new();

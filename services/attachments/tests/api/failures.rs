@@ -10,8 +10,8 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::{
     helpers::{
-        BOUNDARY, StorageKind, content_type, file, part_head, pdf_of, png, reserve_port,
-        s3_with_bucket, spawn, spawn_with,
+        BOUNDARY, StorageKind, content_type, file, part_head, pdf_of, png, s3_with_bucket, spawn,
+        spawn_with,
     },
     matrix_tests,
 };
@@ -36,7 +36,7 @@ struct OwnMoto {
 impl OwnMoto {
     async fn start() -> Self {
         let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/moto_server");
-        let port = reserve_port();
+        let port = docket_testkit::spare_port();
         let mut child = std::process::Command::new(bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())

@@ -53,12 +53,6 @@ pub struct TestApp {
     _data: tempfile::TempDir,
 }
 
-/// A free port on loopback (bound and released: the services reference each other's URLs).
-pub fn reserve_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 pub async fn spawn(backend: Backend, storage: StorageKind) -> TestApp {
     spawn_with(backend, storage, &[]).await
 }
@@ -105,8 +99,9 @@ pub async fn spawn_with(backend: Backend, storage: StorageKind, extra: &[(&str, 
     let auth_pool = auth.state().db.pool.clone();
     tokio::spawn(auth.run_until(std::future::pending()));
 
-    let port = reserve_port();
-    let attachments_url = format!("http://127.0.0.1:{port}");
+    // Tickets and attachments name each other: bind attachments' port first and keep it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let attachments_url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let tickets = docket_tickets::Application::build(
         docket_tickets::Settings::from_source(&Source::from_pairs([
             ("DATABASE_URL", tickets_db.url.as_str()),
@@ -123,10 +118,8 @@ pub async fn spawn_with(backend: Backend, storage: StorageKind, extra: &[(&str, 
     tokio::spawn(tickets.run_until(std::future::pending()));
 
     let upload_dir = data.path().join("uploads");
-    let port_s = port.to_string();
     let mut source = Source::from_pairs([
         ("DATABASE_URL", db.url.as_str()),
-        ("PORT", port_s.as_str()),
         ("AUTH_URL", auth_base.as_str()),
         ("TICKETS_URL", tickets_base.as_str()),
         ("UPLOAD_DIR", upload_dir.to_str().unwrap()),
@@ -144,7 +137,7 @@ pub async fn spawn_with(backend: Backend, storage: StorageKind, extra: &[(&str, 
     for (k, v) in extra {
         source.set(*k, *v);
     }
-    let app = Application::build(Settings::from_source(&source).unwrap())
+    let app = Application::build_on(Settings::from_source(&source).unwrap(), listener)
         .await
         .unwrap();
     let pool = app.state().db.pool.clone();

@@ -95,11 +95,8 @@ pub async fn spawn_echo_peer() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// A port where nothing listens (for now).
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
+/// A port where nothing listens (until a test starts something there).
+pub use docket_testkit::spare_port as free_port;
 
 /// A URL where nothing listens.
 pub fn closed_port_url() -> String {
