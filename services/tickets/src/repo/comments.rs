@@ -1,7 +1,7 @@
 //! Comments and internal notes.
 
 use docket_platform::{
-    db::{Db, now_ms},
+    db::{Backend, Db, now_ms},
     pagination::Cursor,
 };
 use serde_json::json;
@@ -36,7 +36,7 @@ fn from_row(row: &AnyRow) -> Result<CommentRow, sqlx::Error> {
 
 /// Adds a comment and its `comment_added` event, touches the ticket's `updated_at` (the ticket
 /// moved, as help desks show it; its `version` stays, so a comment never makes someone's edit
-/// stale) and rewrites its search document, in one transaction.
+/// stale) and adds the comment to its search documents, in one transaction.
 #[tracing::instrument(skip(db, body))]
 pub async fn insert(
     db: &Db,
@@ -48,12 +48,21 @@ pub async fn insert(
     let now = now_ms();
     let id = Uuid::now_v7();
     let mut tx = db.begin_write().await?;
-    // First, so the ticket's row lock orders concurrent comments: the search document written
-    // below then sees every comment committed before this one.
-    tx.queue(
-        "UPDATE tickets SET updated_at = $1 WHERE id = $2",
-        vec![Arg::Int(now), Arg::Text(ticket_id.to_string())],
-    );
+    // First, so the ticket's row lock orders concurrent comments. On Postgres the same UPDATE
+    // appends the comment's words to the ticket's documents; it runs on the newest version of
+    // the row once it holds the lock, so concurrent comments are all kept.
+    let touch = match db.backend {
+        Backend::Sqlite => "UPDATE tickets SET updated_at = $1 WHERE id = $2".to_owned(),
+        Backend::Postgres => format!(
+            "UPDATE tickets SET updated_at = $1, {} WHERE id = $2",
+            search::append_comment_sql("$3", internal)
+        ),
+    };
+    let mut args = vec![Arg::Int(now), Arg::Text(ticket_id.to_string())];
+    if db.backend == Backend::Postgres {
+        args.push(Arg::Text(body.as_str().to_owned()));
+    }
+    tx.queue(touch, args);
     tx.queue(
         "INSERT INTO comments (id, ticket_id, author_id, body, internal, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -77,7 +86,10 @@ pub async fn insert(
             at: now,
         },
     );
-    search::refresh(&mut tx, db.backend, ticket_id);
+    if db.backend == Backend::Sqlite {
+        // A contentless FTS5 row cannot be appended to: it is written anew from every comment.
+        search::refresh(&mut tx, db.backend, ticket_id);
+    }
     tx.commit().await?;
     Ok(CommentRow {
         id,

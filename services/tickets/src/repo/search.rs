@@ -1,5 +1,6 @@
 //! The search documents: one per ticket, rewritten in the transaction of every change to the
-//! ticket's text, so a search never sees a half-applied change (see the 0002 migrations).
+//! ticket's text, so a search never sees a half-applied change (see the 0002 migrations). On
+//! Postgres a new comment appends its words instead ([`append_comment_sql`]).
 //!
 //! - SQLite: a row of the contentless FTS5 table `ticket_text`, keyed by the ticket's `seq`,
 //!   with the columns `public` and `internal`.
@@ -73,6 +74,19 @@ pub fn refresh_if_changed(tx: &mut WriteTx, ticket_id: Uuid) {
         fill_sql(Backend::Sqlite, Fill::OneIfChanged),
         vec![Arg::Text(ticket_id.to_string())],
     );
+}
+
+/// Postgres: the assignments of an `UPDATE tickets` that add a comment's words (the text
+/// parameter `body`) to the ticket's documents, as [`refresh`] would after the comment is
+/// inserted, without reading and tokenizing every earlier comment again. A tsvector is a set
+/// of words with positions; only a phrase search would tell the two apart, and there is none.
+pub fn append_comment_sql(body: &str, internal: bool) -> String {
+    let words = format!("to_tsvector('simple', {body})");
+    if internal {
+        format!("search_all = search_all || {words}")
+    } else {
+        format!("search_public = search_public || {words}, search_all = search_all || {words}")
+    }
 }
 
 /// The text a ticket's public document holds before it has comments (what [`refresh`] would
