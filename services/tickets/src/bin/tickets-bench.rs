@@ -171,6 +171,25 @@ fn sentence(rng: &mut Rng, words: &[&str], min: usize, max: usize) -> String {
         .join(" ")
 }
 
+/// A ticket's subject and description: common words, and one product code in the
+/// description. The seeding and the create scenario write the same kind of text, so a create
+/// indexes as many words as a seeded ticket holds, and the searches find new tickets too.
+fn ticket_text(rng: &mut Rng, words: &[&str]) -> (String, String) {
+    let subject = sentence(rng, words, 3, 8);
+    let description = format!(
+        "{} {} {}",
+        sentence(rng, words, 10, 30),
+        code(rng.below(CODES)),
+        sentence(rng, words, 0, 10)
+    );
+    (subject, description)
+}
+
+/// A comment's body, seeded or posted.
+fn comment_body(rng: &mut Rng, words: &[&str]) -> String {
+    sentence(rng, words, 5, 25)
+}
+
 fn v7_at(ms: i64, rng: &mut Rng) -> Uuid {
     let ts = uuid::Timestamp::from_unix(
         uuid::NoContext,
@@ -285,13 +304,7 @@ async fn seed_tickets(
                 } else {
                     Some(staff[rng.below(staff.len())])
                 };
-                let subject = sentence(&mut rng, &words, 3, 8);
-                let description = format!(
-                    "{} {} {}",
-                    sentence(&mut rng, &words, 10, 30),
-                    code(rng.below(CODES)),
-                    sentence(&mut rng, &words, 0, 10)
-                );
+                let (subject, description) = ticket_text(&mut rng, &words);
                 tickets.push(vec![
                     Arg::Text(id.to_string()),
                     Arg::Text(subject),
@@ -330,7 +343,7 @@ async fn seed_tickets(
                         Arg::Text(v7_at(c_at, &mut rng).to_string()),
                         Arg::Text(id.to_string()),
                         Arg::Text(author.to_string()),
-                        Arg::Text(sentence(&mut rng, &words, 5, 25)),
+                        Arg::Text(comment_body(&mut rng, &words)),
                         Arg::Int(i64::from(internal)),
                         Arg::Int(c_at),
                     ]);
@@ -712,6 +725,7 @@ async fn drive(
         tasks.push(tokio::spawn(async move {
             let mut next = interval.map(|i| started + i.mul_f64(task as f64 / conns as f64));
             let mut rng = Rng(0xA5A5_0000 + task as u64 * 7919 + 1);
+            let words: Vec<&str> = WORDS.split_whitespace().collect();
             let mut latencies = Vec::new();
             let mut errors = 0usize;
             let mut first_error: Option<String> = None;
@@ -777,14 +791,13 @@ async fn drive(
                             ctx.sample[rng.below(ctx.sample.len())]
                         ))
                         .bearer_auth(&ctx.agent),
-                    Scenario::Create => ctx
-                        .http
-                        .post(format!("{}/api/tickets", ctx.base))
-                        .bearer_auth(&ctx.requesters[task % ctx.requesters.len()])
-                        .json(&json!({
-                            "subject": "Bench ticket",
-                            "description": "created by the load driver",
-                        })),
+                    Scenario::Create => {
+                        let (subject, description) = ticket_text(&mut rng, &words);
+                        ctx.http
+                            .post(format!("{}/api/tickets", ctx.base))
+                            .bearer_auth(&ctx.requesters[task % ctx.requesters.len()])
+                            .json(&json!({"subject": subject, "description": description}))
+                    }
                     Scenario::Patch => {
                         priority_flip = !priority_flip;
                         ctx.http
@@ -806,7 +819,7 @@ async fn drive(
                         ))
                         .bearer_auth(&ctx.agent)
                         .json(&json!({
-                            "body": "Checked the printer queue again",
+                            "body": comment_body(&mut rng, &words),
                             "internal": step % 2 == 0,
                         })),
                 };
