@@ -95,12 +95,9 @@ pub async fn spawn_echo_peer() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// A port where nothing listens (until a test starts something there).
-pub use docket_testkit::spare_port as free_port;
-
 /// A URL where nothing listens.
 pub fn closed_port_url() -> String {
-    format!("http://127.0.0.1:{}", free_port())
+    format!("http://127.0.0.1:{}", docket_testkit::spare_port())
 }
 
 pub async fn spawn_gateway(pairs: &[(&str, &str)]) -> Gateway {

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use docket_testkit::{assert_problem, redis_url};
+use docket_testkit::{assert_problem, redis_url, spare_port};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{Gateway, free_port, spawn_gateway};
+use crate::helpers::{Gateway, spawn_gateway};
 
 fn prefix() -> String {
     format!("docket-test:{}", uuid::Uuid::new_v4().simple())
@@ -273,7 +273,7 @@ async fn limiter_status(gw: &Gateway) -> (String, String) {
 
 #[tokio::test]
 async fn redis_going_away_falls_back_and_sharing_resumes_when_it_returns() {
-    let port = free_port();
+    let port = spare_port();
     let url = format!("redis://127.0.0.1:{port}");
     let mut server = Some(RedisServer::start(port));
     let prefix = prefix();
@@ -330,7 +330,7 @@ async fn redis_going_away_falls_back_and_sharing_resumes_when_it_returns() {
 
 #[tokio::test]
 async fn failing_closed_refuses_limited_requests_while_redis_is_down() {
-    let closed = format!("redis://127.0.0.1:{}", free_port());
+    let closed = format!("redis://127.0.0.1:{}", spare_port());
     let gw = spawn_gateway(&[
         ("REDIS_URL", closed.as_str()),
         ("RATE_LIMIT_REDIS_DOWN", "closed"),

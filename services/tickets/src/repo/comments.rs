@@ -51,18 +51,17 @@ pub async fn insert(
     // First, so the ticket's row lock orders concurrent comments. On Postgres the same UPDATE
     // appends the comment's words to the ticket's documents; it runs on the newest version of
     // the row once it holds the lock, so concurrent comments are all kept.
-    let touch = match db.backend {
-        Backend::Sqlite => "UPDATE tickets SET updated_at = $1 WHERE id = $2".to_owned(),
-        Backend::Postgres => format!(
-            "UPDATE tickets SET updated_at = $1, {} WHERE id = $2",
-            search::append_comment_sql("$3", internal)
+    let touched = vec![Arg::Int(now), Arg::Text(ticket_id.to_string())];
+    match db.backend {
+        Backend::Sqlite => tx.queue("UPDATE tickets SET updated_at = $1 WHERE id = $2", touched),
+        Backend::Postgres => tx.queue(
+            format!(
+                "UPDATE tickets SET updated_at = $1, {} WHERE id = $2",
+                search::append_comment_sql("$3", internal)
+            ),
+            [touched, vec![Arg::Text(body.as_str().to_owned())]].concat(),
         ),
-    };
-    let mut args = vec![Arg::Int(now), Arg::Text(ticket_id.to_string())];
-    if db.backend == Backend::Postgres {
-        args.push(Arg::Text(body.as_str().to_owned()));
     }
-    tx.queue(touch, args);
     tx.queue(
         "INSERT INTO comments (id, ticket_id, author_id, body, internal, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
