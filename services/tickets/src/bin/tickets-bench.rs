@@ -37,13 +37,15 @@ use uuid::Uuid;
 
 const HELP: &str = "usage: tickets-bench [--backend sqlite|postgres|both] [--tickets N] [--users N]
        [--comments N] [--concurrency N] [--requests N] [--seconds N] [--pg-url URL] [--dir PATH]
-       [--rate R | --load F] [--only list,filter,search,search-common,get,create,patch,comment,
-       writes]
+       [--rate R | --load F] [--only floor,list,filter,search,search-common,get,create,patch,
+       comment,writes]
        [--db-connections N]
 defaults: both, 1000000 tickets, 1000 users, 3 comments, 64 connections, 20000 requests or
 15 s per scenario, postgres://postgres@127.0.0.1:5432/postgres, target/bench, every scenario
 (--only runs the ones it names, in its order: `--only create,search` searches after the creates),
 16 database connections in the tickets service (its DB_MAX_CONNECTIONS).
+`floor` is the cheapest request the same path can carry: the token checked by the gateway and
+the service, then refused by validation (`limit=0`, a 422) before any database work.
 Each scenario first runs closed loop: each connection sends its next request as soon as the
 last one is answered, so the figures are the saturation throughput and the queueing it causes
 (p50 is about connections / throughput). With --rate R it then runs again open loop: the
@@ -633,6 +635,9 @@ async fn print_plans(db: &Db, search_code: &str, a_requester: Uuid) -> anyhow::R
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scenario {
+    /// The floor of every scenario: an authenticated request through the gateway that the
+    /// service refuses before touching the database (`limit=0`, a 422 problem).
+    Floor,
     FirstPage,
     Filter,
     Search,
@@ -648,7 +653,8 @@ enum Scenario {
 }
 
 impl Scenario {
-    const ALL: [Scenario; 9] = [
+    const ALL: [Scenario; 10] = [
+        Scenario::Floor,
         Scenario::FirstPage,
         Scenario::Filter,
         Scenario::Search,
@@ -663,6 +669,7 @@ impl Scenario {
     /// The name `--only` takes.
     fn key(self) -> &'static str {
         match self {
+            Scenario::Floor => "floor",
             Scenario::FirstPage => "list",
             Scenario::Filter => "filter",
             Scenario::Search => "search",
@@ -675,8 +682,19 @@ impl Scenario {
         }
     }
 
+    /// The issue's p99 target for this kind of request, in ms (none for the floor; comments
+    /// count as writes).
+    fn target_ms(self) -> Option<f64> {
+        match self {
+            Scenario::Floor => None,
+            Scenario::Get => Some(5.0),
+            _ => Some(20.0),
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
+            Scenario::Floor => "floor (422 before the DB)",
             Scenario::FirstPage => "list first page",
             Scenario::Filter => "filter status=waiting",
             Scenario::Search => "search q=<code>",
@@ -763,6 +781,10 @@ async fn drive(
                     other => other,
                 };
                 let rb = match kind {
+                    Scenario::Floor => ctx
+                        .http
+                        .get(format!("{}/api/tickets?limit=0", ctx.base))
+                        .bearer_auth(&ctx.agent),
                     Scenario::FirstPage => ctx
                         .http
                         .get(format!("{}/api/tickets?limit=20", ctx.base))
@@ -857,11 +879,17 @@ async fn drive(
                                 version = v;
                             }
                         }
-                        if !status.is_success() && first_error.is_none() {
+                        // The floor's answer is the validation problem, and nothing else.
+                        let ok = if kind == Scenario::Floor {
+                            status == reqwest::StatusCode::UNPROCESSABLE_ENTITY
+                        } else {
+                            status.is_success()
+                        };
+                        if !ok && first_error.is_none() {
                             let text = body.map(|b| String::from_utf8_lossy(&b).into_owned());
                             first_error = Some(format!("{status}: {}", text.unwrap_or_default()));
                         }
-                        status.is_success()
+                        ok
                     }
                     Err(e) => {
                         first_error.get_or_insert_with(|| e.to_string());
@@ -909,6 +937,10 @@ async fn drive(
         pct(0.99),
         errors
     );
+    if let Some(target) = scenario.target_ms() {
+        let verdict = if pct(0.99) < target { "met" } else { "missed" };
+        println!("    p99 target < {target} ms: {verdict}");
+    }
     if let Some(e) = first_error {
         println!("    first error: {e}");
     }
