@@ -11,4 +11,5 @@ mod comments;
 mod concurrency;
 mod internal;
 mod openapi;
+mod plans;
 mod tickets;
