@@ -53,7 +53,8 @@ pub async fn state(settings: Settings) -> anyhow::Result<AppState> {
         MIGRATIONS,
         settings.db_max_connections,
     )
-    .await?;
+    .await?
+    .when_idle(crate::repo::search::SQLITE_IDLE_MERGE);
     let connect = Duration::from_secs(2);
     let total = settings.service_timeout;
     Ok(AppState {

@@ -131,6 +131,19 @@ impl Db {
         })
     }
 
+    /// SQLite: runs `statement` on the writer's connection once a group of writes has
+    /// committed and no other has for 10 ms, while no writer waits, again and again while it
+    /// does work (the total
+    /// of changed rows grows by 2 or more, as FTS5's `merge` command makes it when it merged;
+    /// at most 64 times). For work that would otherwise ride in writers' commits. A statement
+    /// that fails is logged and tried again after the next group. Does nothing on Postgres.
+    pub fn when_idle(mut self, statement: &str) -> Self {
+        if let Some(writer) = &mut self.writer {
+            writer.when_idle(statement);
+        }
+        self
+    }
+
     /// Begins a transaction that will write: on SQLite it waits for its turn at its first
     /// trip to the database (see [`write`]); Postgres writers run concurrently and lock rows.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
