@@ -782,6 +782,19 @@ mod tests {
         assert!(stored.contains(&("a".into(), 2)));
     }
 
+    /// A database whose idle work adds two rows to `idle_log` at each step, if `condition`.
+    async fn with_idle_log(condition: &str) -> (tempfile::TempDir, Db) {
+        let (dir, db) = sqlite().await;
+        sqlx::raw_sql("CREATE TABLE idle_log (n INTEGER)")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        let db = db.when_idle(&format!(
+            "INSERT INTO idle_log (n) SELECT 1 FROM (SELECT 1 UNION ALL SELECT 2) {condition}"
+        ));
+        (dir, db)
+    }
+
     async fn idle_rows(db: &Db) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM idle_log")
             .fetch_one(&db.pool)
@@ -812,16 +825,8 @@ mod tests {
 
     #[tokio::test]
     async fn idle_work_repeats_while_it_does_work_and_no_more() {
-        let (_dir, db) = sqlite().await;
-        sqlx::raw_sql("CREATE TABLE idle_log (n INTEGER)")
-            .execute(&db.pool)
-            .await
-            .unwrap();
         // Two rows a step (a step that did work changes 2 or more rows), up to ten rows.
-        let db = db.when_idle(
-            "INSERT INTO idle_log (n) SELECT 1 FROM (SELECT 1 UNION ALL SELECT 2) \
-             WHERE (SELECT count(*) FROM idle_log) < 10",
-        );
+        let (_dir, db) = with_idle_log("WHERE (SELECT count(*) FROM idle_log) < 10").await;
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         assert_eq!(idle_rows(&db).await, 0, "nothing runs before a commit");
         let mut tx = db.begin_write().await.unwrap();
@@ -832,18 +837,13 @@ mod tests {
 
     #[tokio::test]
     async fn idle_work_takes_bounded_steps_and_yields_to_writers() {
-        let (_dir, db) = sqlite().await;
-        sqlx::raw_sql("CREATE TABLE idle_log (n INTEGER)")
-            .execute(&db.pool)
-            .await
-            .unwrap();
         // Always does work, slowly (it counts to 50 000 first): only the bound or a writer
         // stops it.
-        let db = db.when_idle(
-            "INSERT INTO idle_log (n) SELECT 1 FROM (SELECT 1 UNION ALL SELECT 2) \
-             WHERE (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+        let (_dir, db) = with_idle_log(
+            "WHERE (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
              WHERE x < 50000) SELECT count(*) FROM c) > 0",
-        );
+        )
+        .await;
         let mut tx = db.begin_write().await.unwrap();
         tx.queue(INSERT, kv("a", 1));
         tx.commit().await.unwrap();

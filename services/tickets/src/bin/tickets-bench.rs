@@ -565,15 +565,7 @@ async fn fresh_databases(backend: Backend, opts: &Options) -> anyhow::Result<(St
 }
 
 async fn print_plans(db: &Db, search_code: &str, a_requester: Uuid) -> anyhow::Result<()> {
-    let base = ListFilter {
-        scope: ListScope::Everything,
-        status: None,
-        priority: None,
-        assignee_id: None,
-        requester_id: None,
-        q: None,
-        search_internal: true,
-    };
+    let base = ListFilter::everything();
     let cases = [
         ("first page", base.clone()),
         (

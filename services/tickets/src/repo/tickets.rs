@@ -148,6 +148,21 @@ pub struct ListFilter {
     pub search_internal: bool,
 }
 
+impl ListFilter {
+    /// Every ticket, as staff see them: no filter, no words.
+    pub fn everything() -> Self {
+        Self {
+            scope: ListScope::Everything,
+            status: None,
+            priority: None,
+            assignee_id: None,
+            requester_id: None,
+            q: None,
+            search_internal: true,
+        }
+    }
+}
+
 /// Whether a list is ordered by the ticket's position in the search index (a text search on
 /// SQLite, walked newest first by FTS5 itself) rather than by `(created_at, id)`. Positions
 /// grow with every new ticket, so both orders are newest first; the cursor holds the key of

@@ -39,15 +39,7 @@ enum Expect {
 
 fn shapes() -> Vec<(&'static str, ListFilter, Option<Cursor>, Expect)> {
     let someone = Uuid::now_v7();
-    let staff = ListFilter {
-        scope: ListScope::Everything,
-        status: None,
-        priority: None,
-        assignee_id: None,
-        requester_id: None,
-        q: None,
-        search_internal: true,
-    };
+    let staff = ListFilter::everything();
     let requester = ListFilter {
         scope: ListScope::RequestedBy(someone),
         search_internal: false,
