@@ -22,7 +22,7 @@ use crate::health::{CheckOutcome, HealthCheck};
 mod write;
 
 use write::SqliteWriter;
-pub use write::WriteTx;
+pub use write::{WriteTx, did_work};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -133,10 +133,9 @@ impl Db {
 
     /// SQLite: runs `statement` on the writer's connection once a group of writes has
     /// committed and no other has for 10 ms, while no writer waits, again and again while it
-    /// does work (the total
-    /// of changed rows grows by 2 or more, as FTS5's `merge` command makes it when it merged;
-    /// at most 64 times). For work that would otherwise ride in writers' commits. A statement
-    /// that fails is logged and tried again after the next group. Does nothing on Postgres.
+    /// does work ([`did_work`]; at most 64 times). For work that would otherwise ride in
+    /// writers' commits. A statement that fails is logged and tried again after the next
+    /// group. Does nothing on Postgres.
     pub fn when_idle(mut self, statement: &str) -> Self {
         if let Some(writer) = &mut self.writer {
             writer.when_idle(statement);

@@ -26,7 +26,7 @@
 
 use std::sync::{
     Arc, Mutex,
-    atomic::{AtomicUsize, Ordering},
+    atomic::{AtomicU64, AtomicUsize, Ordering},
 };
 
 use futures_util::StreamExt as _;
@@ -73,7 +73,7 @@ pub(super) struct SqliteWriter {
     /// (`total_changes()` grows by 2 or more, as FTS5's `merge` command does when it merged).
     idle: Option<Arc<str>>,
     /// Groups committed so far: idle work waits for a pause in them.
-    groups: Arc<std::sync::atomic::AtomicU64>,
+    groups: Arc<AtomicU64>,
 }
 
 type Turn = OwnedMutexGuard<Option<AnyConnection>>;
@@ -202,7 +202,7 @@ impl SqliteWriter {
                 if self.wanted() {
                     break;
                 }
-                match idle_step(conn, statement).await {
+                match did_work(conn, statement).await {
                     Ok(true) => {}
                     Ok(false) => break,
                     Err(e) => {
@@ -215,8 +215,9 @@ impl SqliteWriter {
     }
 }
 
-/// Runs `statement` on its own; whether it did work.
-async fn idle_step(conn: &mut AnyConnection, statement: &str) -> Result<bool, sqlx::Error> {
+/// Runs `statement` on its own; whether it did work: whether the connection's total of
+/// changed rows grew by 2 or more, as FTS5's `merge` command makes it when it merged.
+pub async fn did_work(conn: &mut AnyConnection, statement: &str) -> Result<bool, sqlx::Error> {
     let total = "SELECT total_changes()";
     let before: i64 = sqlx::query_scalar(total).fetch_one(&mut *conn).await?;
     conn.execute(statement).await?;

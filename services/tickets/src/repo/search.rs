@@ -9,7 +9,7 @@
 //! Public text is the subject, the description and the public comments; internal text is the
 //! internal notes.
 
-use docket_platform::db::{Arg, Backend, Db, WriteTx};
+use docket_platform::db::{Arg, Backend, Db, WriteTx, did_work};
 use uuid::Uuid;
 
 /// Which tickets' documents a fill rewrites.
@@ -135,17 +135,8 @@ pub async fn rebuild_all(db: &Db) -> Result<(), sqlx::Error> {
         .await?;
     if db.backend == Backend::Sqlite {
         let mut conn = db.pool.acquire().await?;
-        let total = "SELECT total_changes()";
-        loop {
-            let before: i64 = sqlx::query_scalar(total).fetch_one(&mut *conn).await?;
-            sqlx::query("INSERT INTO ticket_text (ticket_text, rank) VALUES ('merge', 1000)")
-                .execute(&mut *conn)
-                .await?;
-            let after: i64 = sqlx::query_scalar(total).fetch_one(&mut *conn).await?;
-            if after - before < 2 {
-                break;
-            }
-        }
+        let merge = "INSERT INTO ticket_text (ticket_text, rank) VALUES ('merge', 1000)";
+        while did_work(&mut conn, merge).await? {}
     }
     Ok(())
 }
