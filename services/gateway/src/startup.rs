@@ -25,6 +25,7 @@ pub struct Application {
     port: u16,
     settings: Settings,
     limiter: Limiter,
+    proxy: Proxy,
 }
 
 impl Application {
@@ -38,11 +39,13 @@ impl Application {
             l.redis_timeout,
             l.on_redis_down,
         )?;
+        let proxy = Proxy::new(settings.clone())?;
         Ok(Self {
             listener,
             port,
             settings,
             limiter,
+            proxy,
         })
     }
 
@@ -62,7 +65,7 @@ impl Application {
         tracing::info!(port = self.port, web_dir = %self.settings.web_dir.display(), "gateway listening");
         server::serve(
             self.listener,
-            routes(self.settings, self.limiter),
+            routes(self.settings, self.limiter, self.proxy),
             signal,
             drain,
         )
@@ -126,8 +129,7 @@ fn swagger(html: Data<&Arc<String>>) -> Html<String> {
 }
 
 /// The route table.
-pub fn routes(settings: Settings, limiter: Limiter) -> impl Endpoint {
-    let proxy = Proxy::new(settings.clone());
+pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoint {
     let http = reqwest::Client::builder()
         .connect_timeout(settings.connect_timeout)
         .build()
