@@ -11,7 +11,7 @@ use std::{str::FromStr, time::Duration};
 use anyhow::Context as _;
 use futures_util::future::BoxFuture;
 use sqlx::{
-    Any, AnyPool, Executor,
+    Any, AnyPool, Connection as _, Executor,
     any::{AnyArguments, AnyConnectOptions, AnyPoolOptions},
     migrate::Migrator,
     query::Query,
@@ -108,6 +108,15 @@ impl Db {
         };
         let options = AnyConnectOptions::from_str(&url).context("parsing DATABASE_URL")?;
         let pool = sqlite_tuned(backend, AnyPoolOptions::new())
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_AFTER_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options.clone())
@@ -157,6 +166,13 @@ impl Db {
         matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
     }
 }
+
+/// How long a pooled connection may sit idle before it is checked on its way out of the pool.
+/// sqlx checks each connection when it comes back, and by default again when it leaves: one
+/// more trip to the server (Postgres) or the connection's thread (SQLite) for every query. A
+/// connection in steady use was checked a moment ago; one idle for longer may have been cut
+/// by a database restart meanwhile, and is checked and replaced before anyone uses it.
+pub const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// How much of a SQLite database file each connection maps into memory. SQLite then reads a
 /// page where the kernel's page cache holds it, instead of copying it out with a system call:

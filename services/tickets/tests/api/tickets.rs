@@ -611,3 +611,52 @@ async fn delete_fails_and_keeps_everything_when_attachments_cannot_be_removed(ba
     assert!(body["detail"].as_str().unwrap().contains("attachments"));
     assert_eq!(app.json(&path, &admin).await["subject"], "Unreachable");
 }
+
+/// Postgres only (a SQLite connection cannot be cut): connections the server dropped while
+/// they sat in the pool, as a database restart or failover does, are found and replaced
+/// before a request gets one. Pooled connections are checked only after a second idle
+/// (`PING_AFTER_IDLE`), not before every query.
+#[tokio::test]
+async fn connections_cut_while_idle_are_replaced_before_a_request_gets_one() {
+    let app = spawn(Backend::Postgres).await;
+    let agent = app.user_with_role(Role::Agent).await;
+    let t = app.ticket(&agent, "Survives a restart").await;
+    let path = format!("/api/tickets/{}", t["id"].as_str().unwrap());
+
+    // Fill the pool with a few connections and learn their server processes.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(app.pool.acquire().await.unwrap());
+    }
+    let mut pids = Vec::new();
+    for conn in &mut held {
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        pids.push(pid);
+    }
+    drop(held);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // Another pool on the same server cuts them, as a restart would.
+    for pid in &pids {
+        let cut: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+            .bind(*pid)
+            .fetch_one(&app.auth_pool)
+            .await
+            .unwrap();
+        assert!(cut, "pid {pid}");
+    }
+    tokio::time::sleep(
+        docket_platform::db::PING_AFTER_IDLE + std::time::Duration::from_millis(200),
+    )
+    .await;
+
+    let answers = futures_util::future::join_all((0..8).map(|_| app.get(&path, &agent))).await;
+    for resp in answers {
+        assert_eq!(resp.status(), 200);
+    }
+    for _ in 0..8 {
+        assert_eq!(app.get(&path, &agent).await.status(), 200);
+    }
+}
