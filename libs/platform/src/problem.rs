@@ -233,8 +233,29 @@ impl From<sqlx::Error> for ApiError {
                 tracing::warn!("database pool timed out");
                 ApiError::ServiceUnavailable("The service is overloaded; try again shortly.".into())
             }
+            // The database went away under a connection (restart, failover, network): the
+            // request can be tried again; nothing is wrong with it or with this service.
+            e if database_unreachable(&e) => {
+                tracing::warn!(error = %e, "database connection lost");
+                ApiError::ServiceUnavailable(
+                    "The database is unavailable; try again shortly.".into(),
+                )
+            }
             e => ApiError::Internal(e.into()),
         }
+    }
+}
+
+/// A lost or refused database connection: an I/O error, a closed pool or a crashed SQLite
+/// worker, or Postgres ending the session (SQLSTATE class 08, connection exception, and 57P,
+/// an operator's shutdown or a server still starting).
+fn database_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
     }
 }
 
@@ -302,5 +323,72 @@ impl ApiResponse for ApiError {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         Problem::into_response(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{borrow::Cow, error::Error};
+
+    use super::*;
+
+    /// A database error as Postgres reports it, with its SQLSTATE.
+    #[derive(Debug)]
+    struct Sqlstate(&'static str);
+
+    impl std::fmt::Display for Sqlstate {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "SQLSTATE {}", self.0)
+        }
+    }
+
+    impl Error for Sqlstate {}
+
+    impl sqlx::error::DatabaseError for Sqlstate {
+        fn message(&self) -> &str {
+            "from the server"
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn status(e: sqlx::Error) -> u16 {
+        ApiError::from(e).kind().0.as_u16()
+    }
+
+    #[test]
+    fn a_lost_database_is_a_503_and_other_database_errors_a_500() {
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(status(sqlx::Error::Io(reset)), 503);
+        assert_eq!(status(sqlx::Error::PoolClosed), 503);
+        assert_eq!(status(sqlx::Error::PoolTimedOut), 503);
+        // Postgres ending the session (admin shutdown) or refusing it (still starting).
+        assert_eq!(
+            status(sqlx::Error::Database(Box::new(Sqlstate("57P01")))),
+            503
+        );
+        assert_eq!(
+            status(sqlx::Error::Database(Box::new(Sqlstate("08006")))),
+            503
+        );
+        // A query the server rejects is this service's bug, not an outage.
+        assert_eq!(
+            status(sqlx::Error::Database(Box::new(Sqlstate("42601")))),
+            500
+        );
+        assert_eq!(status(sqlx::Error::RowNotFound), 500);
     }
 }
