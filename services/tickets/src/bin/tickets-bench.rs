@@ -837,16 +837,17 @@ async fn drive(
                             "internal": step % 2 == 0,
                         })),
                 };
-                // What the request was, for the slowest list.
-                let url = rb
-                    .try_clone()
-                    .and_then(|b| b.build().ok())
-                    .map(|r| {
-                        let u = r.url();
-                        let q = u.query().map(|q| format!("?{q}")).unwrap_or_default();
-                        format!("{} {}{q}", r.method(), u.path())
-                    })
-                    .unwrap_or_default();
+                let request = match rb.build() {
+                    Ok(request) => request,
+                    Err(e) => {
+                        first_error.get_or_insert_with(|| e.to_string());
+                        errors += 1;
+                        continue;
+                    }
+                };
+                // What the request was, for the slowest list (written out only if it is).
+                let method = request.method().clone();
+                let url = request.url().clone();
                 let t0 = match (next.as_mut(), interval) {
                     (Some(at), Some(every)) => {
                         let scheduled = *at;
@@ -856,7 +857,7 @@ async fn drive(
                     }
                     _ => Instant::now(),
                 };
-                let ok = match rb.send().await {
+                let ok = match ctx.http.execute(request).await {
                     Ok(resp) => {
                         let status = resp.status();
                         let body = resp.bytes().await;
@@ -890,7 +891,8 @@ async fn drive(
                 };
                 let took = t0.elapsed();
                 if slowest.as_ref().is_none_or(|(d, _)| took > *d) {
-                    slowest = Some((took, url));
+                    let q = url.query().map(|q| format!("?{q}")).unwrap_or_default();
+                    slowest = Some((took, format!("{method} {}{q}", url.path())));
                 }
                 latencies.push(took);
                 if !ok {
