@@ -38,7 +38,7 @@ use uuid::Uuid;
 const HELP: &str = "usage: tickets-bench [--backend sqlite|postgres|both] [--tickets N] [--users N]
        [--comments N] [--concurrency N] [--requests N] [--seconds N] [--pg-url URL] [--dir PATH]
        [--rate R | --load F] [--only floor,list,filter,search,search-common,get,create,patch,
-       comment,writes]
+       comment,comment-long,writes]
        [--db-connections N]
 defaults: both, 1000000 tickets, 1000 users, 3 comments, 64 connections, 20000 requests or
 15 s per scenario, postgres://postgres@127.0.0.1:5432/postgres, target/bench, every scenario
@@ -46,6 +46,8 @@ defaults: both, 1000000 tickets, 1000 users, 3 comments, 64 connections, 20000 r
 16 database connections in the tickets service (its DB_MAX_CONNECTIONS).
 `floor` is the cheapest request the same path can carry: the token checked by the gateway and
 the service, then refused by validation (`limit=0`, a 422) before any database work.
+`comment` comments on tickets drawn from the seeded ones (a few comments each); `comment-long`
+on each connection's own ticket, which gathers hundreds over a run: the worst case.
 Each scenario first runs closed loop: each connection sends its next request as soon as the
 last one is answered, so the figures are the saturation throughput and the queueing it causes
 (p50 is about connections / throughput). With --rate R it then runs again open loop: the
@@ -637,15 +639,20 @@ enum Scenario {
     Get,
     Create,
     Patch,
-    /// A comment on the connection's own ticket, every other one an internal note.
+    /// A comment on a ticket drawn from the seeded sample (about 3 comments each, as most
+    /// tickets have), every other one an internal note.
     Comment,
-    /// Creates, PATCHes and comments in turn on each connection: the writes of a help desk
-    /// at work, which commit together on SQLite in groups of every kind.
+    /// A comment on the connection's own ticket, which gathers hundreds over a run: the worst
+    /// case, since a comment re-indexes its ticket's text on SQLite.
+    CommentLong,
+    /// Creates, PATCHes (of the connection's own ticket) and comments (on sampled tickets) in
+    /// turn on each connection: the writes of a help desk at work, which commit together on
+    /// SQLite in groups of every kind.
     Writes,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 10] = [
+    const ALL: [Scenario; 11] = [
         Scenario::Floor,
         Scenario::FirstPage,
         Scenario::Filter,
@@ -655,6 +662,7 @@ impl Scenario {
         Scenario::Create,
         Scenario::Patch,
         Scenario::Comment,
+        Scenario::CommentLong,
         Scenario::Writes,
     ];
 
@@ -670,15 +678,16 @@ impl Scenario {
             Scenario::Create => "create",
             Scenario::Patch => "patch",
             Scenario::Comment => "comment",
+            Scenario::CommentLong => "comment-long",
             Scenario::Writes => "writes",
         }
     }
 
-    /// The issue's p99 target for this kind of request, in ms (none for the floor; comments
-    /// count as writes).
+    /// The issue's p99 target for this kind of request, in ms (none for the floor or the
+    /// worst case; comments count as writes).
     fn target_ms(self) -> Option<f64> {
         match self {
-            Scenario::Floor => None,
+            Scenario::Floor | Scenario::CommentLong => None,
             Scenario::Get => Some(5.0),
             _ => Some(20.0),
         }
@@ -695,6 +704,7 @@ impl Scenario {
             Scenario::Create => "create",
             Scenario::Patch => "patch (If-Match)",
             Scenario::Comment => "comment",
+            Scenario::CommentLong => "comment, long ticket",
             Scenario::Writes => "create/PATCH/comment",
         }
     }
@@ -825,11 +835,16 @@ async fn drive(
                                 "priority": if priority_flip { "urgent" } else { "low" }
                             }))
                     }
-                    Scenario::Comment | Scenario::Writes => ctx
+                    Scenario::Comment | Scenario::CommentLong | Scenario::Writes => ctx
                         .http
                         .post(format!(
                             "{}/api/tickets/{}/comments",
-                            ctx.base, ctx.patch_targets[task]
+                            ctx.base,
+                            if kind == Scenario::CommentLong {
+                                ctx.patch_targets[task]
+                            } else {
+                                ctx.sample[rng.below(ctx.sample.len())]
+                            }
                         ))
                         .bearer_auth(&ctx.agent)
                         .json(&json!({
