@@ -54,12 +54,7 @@ pub async fn state(settings: Settings) -> anyhow::Result<AppState> {
         settings.db_max_connections,
     )
     .await?
-    .when_idle(crate::repo::search::SQLITE_IDLE_MERGE)
-    .before_commit(
-        &crate::repo::search::sqlite_before_commit()
-            .each_ref()
-            .map(String::as_str),
-    );
+    .when_idle(crate::repo::search::SQLITE_IDLE_MERGE);
     let connect = Duration::from_secs(2);
     let total = settings.service_timeout;
     Ok(AppState {

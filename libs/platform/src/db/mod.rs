@@ -152,20 +152,6 @@ impl Db {
         self
     }
 
-    /// SQLite: `statements` end every commit, once for a whole group of transactions
-    /// committed together, just before `COMMIT`. For work that is cheaper done once per
-    /// commit than once per transaction: FTS5 writes the terms of each statement that indexes
-    /// text as a new segment as soon as the next statement of the transaction opens a
-    /// savepoint, so many small index writes in one commit cost many segments, and merges.
-    /// If one fails, so does the commit of every transaction it ends. Does nothing on
-    /// Postgres.
-    pub fn before_commit(mut self, statements: &[&str]) -> Self {
-        if let Some(writer) = &mut self.writer {
-            writer.before_commit(statements);
-        }
-        self
-    }
-
     /// Begins a transaction that will write: on SQLite it waits for its turn at its first
     /// trip to the database (see [`write`]); Postgres writers run concurrently and lock rows.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {

@@ -74,10 +74,6 @@ pub(super) struct SqliteWriter {
     idle: Option<Arc<str>>,
     /// Groups committed so far: idle work waits for a pause in them.
     groups: Arc<AtomicU64>,
-    /// Statements that end every commit, once for a whole group ([`Db::before_commit`]).
-    ///
-    /// [`Db::before_commit`]: super::Db::before_commit
-    before_commit: Arc<[String]>,
 }
 
 type Turn = OwnedMutexGuard<Option<AnyConnection>>;
@@ -127,15 +123,7 @@ impl SqliteWriter {
             wanting: Arc::default(),
             idle: None,
             groups: Arc::default(),
-            before_commit: Arc::new([]),
         }
-    }
-
-    /// Sets the statements that end every commit (see [`Db::before_commit`]).
-    ///
-    /// [`Db::before_commit`]: super::Db::before_commit
-    pub(super) fn before_commit(&mut self, statements: &[&str]) {
-        self.before_commit = statements.iter().map(|s| (*s).to_owned()).collect();
     }
 
     /// Sets the idle work (see the module's notes).
@@ -196,7 +184,7 @@ impl SqliteWriter {
     /// Commits `group`, in order, holding the turn: as many transactions at a time as one
     /// commit may carry ([`GROUP_MAX`], [`ARGS_MAX`]). Then the idle work, if nobody waits.
     async fn run_group(self, group: Vec<Waiting>, mut turn: Turn) {
-        commit_all(&self, group, &mut turn).await;
+        commit_all(&self.options, group, &mut turn).await;
         let Some(statement) = &self.idle else { return };
         let group_number = self.groups.fetch_add(1, Ordering::SeqCst) + 1;
         drop(turn);
@@ -238,8 +226,8 @@ pub async fn did_work(conn: &mut AnyConnection, statement: &str) -> Result<bool,
 }
 
 /// Commits every transaction of `group` that can be (see [`SqliteWriter::run_group`]).
-async fn commit_all(writer: &SqliteWriter, mut group: Vec<Waiting>, turn: &mut Turn) {
-    let conn = match connection(turn, &writer.options).await {
+async fn commit_all(options: &AnyConnectOptions, mut group: Vec<Waiting>, turn: &mut Turn) {
+    let conn = match connection(turn, options).await {
         Ok(conn) => conn,
         Err(e) => return fail_all(group, &e),
     };
@@ -255,7 +243,7 @@ async fn commit_all(writer: &SqliteWriter, mut group: Vec<Waiting>, turn: &mut T
             args += n;
         }
         let rest = group.split_off(take);
-        match run_together(conn, &group, &writer.before_commit).await {
+        match run_together(conn, &group).await {
             Ok(changed) => {
                 for (w, changed) in group.into_iter().zip(changed) {
                     let _ = w.done.send(Ok(changed));
@@ -302,7 +290,6 @@ async fn commit_all(writer: &SqliteWriter, mut group: Vec<Waiting>, turn: &mut T
 async fn run_together(
     conn: &mut AnyConnection,
     group: &[Waiting],
-    before_commit: &[String],
 ) -> Result<Vec<Vec<u64>>, (Option<usize>, sqlx::Error)> {
     conn.execute("BEGIN IMMEDIATE")
         .await
@@ -331,16 +318,7 @@ async fn run_together(
         }
         at += piece;
     }
-    if before_commit.is_empty() {
-        conn.execute("COMMIT").await.map_err(|e| (None, e))?;
-    } else {
-        let mut script = Script::new();
-        for sql in before_commit {
-            script.push(sql, []);
-        }
-        script.commit();
-        script.run(conn).await.map_err(|(_, e)| (None, e))?;
-    }
+    conn.execute("COMMIT").await.map_err(|e| (None, e))?;
     Ok(changed)
 }
 
@@ -575,9 +553,6 @@ impl WriteTx {
                     script.push(&sql, args);
                 }
                 if commit {
-                    for sql in writer.before_commit.iter() {
-                        script.push(sql, []);
-                    }
                     script.commit();
                 }
                 match script.run(conn).await {
@@ -752,57 +727,6 @@ mod tests {
         assert!(!keys.contains(&"k025") && !keys.contains(&"x025"));
         assert!(stored.contains(&("k010".into(), 10)));
         assert!(stored.contains(&("k005".into(), 5)));
-    }
-
-    #[tokio::test]
-    async fn the_statements_before_commit_end_each_commit_once_and_see_all_of_it() {
-        let (_dir, db) = sqlite().await;
-        sqlx::raw_sql("CREATE TABLE ends (seen INTEGER NOT NULL)")
-            .execute(&db.pool)
-            .await
-            .unwrap();
-        let db = std::sync::Arc::new(
-            db.before_commit(&["INSERT INTO ends (seen) SELECT count(*) FROM t"]),
-        );
-        // One holds the turn (a transaction of its own), so ten pile up behind it and
-        // commit as one group.
-        let mut first = db.begin_write().await.unwrap();
-        first.execute(INSERT, kv("k000", 0)).await.unwrap();
-        let writers: Vec<_> = (1..=10)
-            .map(|i| {
-                let db = db.clone();
-                tokio::spawn(async move {
-                    let mut tx = db.begin_write().await.unwrap();
-                    tx.queue(INSERT, kv(&format!("k{i:03}"), i));
-                    tx.commit().await
-                })
-            })
-            .collect();
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        assert_eq!(lock(&db.writer.as_ref().unwrap().waiting).len(), 10);
-        first.commit().await.unwrap();
-        for w in writers {
-            w.await.unwrap().unwrap();
-        }
-        let ends: Vec<i64> = sqlx::query_scalar("SELECT seen FROM ends ORDER BY rowid")
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
-        assert_eq!(
-            ends,
-            [1, 11],
-            "once after the first, once after the group of ten"
-        );
-
-        // A rolled-back transaction ends with nothing.
-        let mut undone = db.begin_write().await.unwrap();
-        undone.execute(INSERT, kv("k999", 9)).await.unwrap();
-        undone.rollback().await.unwrap();
-        let ends: i64 = sqlx::query_scalar("SELECT count(*) FROM ends")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-        assert_eq!(ends, 2);
     }
 
     #[tokio::test]

@@ -3,12 +3,7 @@
 //! Postgres a new comment appends its words instead ([`append_comment_sql`]).
 //!
 //! - SQLite: a row of the contentless FTS5 table `ticket_text`, keyed by the ticket's `seq`,
-//!   with the columns `public` and `internal`. A transaction does not write it: it notes the
-//!   ticket in `ticket_text_queue`, and the documents of every ticket noted are rewritten in
-//!   one statement at the end of the commit ([`SQLITE_BEFORE_COMMIT`]), once for all the
-//!   transactions committed together. FTS5 writes each statement's terms as a segment of
-//!   their own as soon as the next statement opens a savepoint, so one statement per
-//!   transaction made a segment per create or comment, and merges inside commits.
+//!   with the columns `public` and `internal`.
 //! - Postgres: the tsvector columns `search_public` and `search_all` of the ticket itself.
 //!
 //! Public text is the subject, the description and the public comments; internal text is the
@@ -21,8 +16,8 @@ use uuid::Uuid;
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Fill {
     One,
-    /// Those noted in `ticket_text_queue` (SQLite).
-    Queued,
+    /// One, if the statement before changed a row (SQLite's `changes()`).
+    OneIfChanged,
     All,
 }
 
@@ -45,7 +40,7 @@ fn fill_sql(backend: Backend, fill: Fill) -> String {
     let internal = format!("COALESCE({}, '')", comments(1));
     let filter = match fill {
         Fill::One => " WHERE t.id = $1",
-        Fill::Queued => " WHERE t.seq IN (SELECT seq FROM ticket_text_queue)",
+        Fill::OneIfChanged => " WHERE t.id = $1 AND changes() = 1",
         Fill::All => "",
     };
     match backend {
@@ -62,45 +57,23 @@ fn fill_sql(backend: Backend, fill: Fill) -> String {
     }
 }
 
-/// Rewrites the search documents of one ticket (queued in `tx`; on SQLite at the end of the
-/// commit). Queue it after the change to the text: on Postgres the transaction must already
-/// hold the ticket's row lock (it has updated the row), so a concurrent comment cannot be
-/// left out.
+/// Rewrites the search documents of one ticket (queued in `tx`). Queue it after the change
+/// to the text: on Postgres the transaction must already hold the ticket's row lock (it has
+/// updated the row), so a concurrent comment cannot be left out.
 pub fn refresh(tx: &mut WriteTx, backend: Backend, ticket_id: Uuid) {
-    match backend {
-        Backend::Sqlite => note(tx, ticket_id, ""),
-        Backend::Postgres => tx.queue(
-            fill_sql(backend, Fill::One),
-            vec![Arg::Text(ticket_id.to_string())],
-        ),
-    }
+    tx.queue(
+        fill_sql(backend, Fill::One),
+        vec![Arg::Text(ticket_id.to_string())],
+    );
 }
 
 /// [`refresh`], but only if the statement queued just before it changed a row (see
 /// [`events::insert_if_changed`](super::events::insert_if_changed)). SQLite only.
 pub fn refresh_if_changed(tx: &mut WriteTx, ticket_id: Uuid) {
-    note(tx, ticket_id, " AND changes() = 1");
-}
-
-/// SQLite: notes the ticket for [`SQLITE_BEFORE_COMMIT`]. `OR REPLACE`, so that noting it
-/// twice in one commit still changes a row, for statements after it that test `changes()`.
-fn note(tx: &mut WriteTx, ticket_id: Uuid, condition: &str) {
     tx.queue(
-        format!(
-            "INSERT OR REPLACE INTO ticket_text_queue (seq) \
-             SELECT seq FROM tickets WHERE id = $1{condition}"
-        ),
+        fill_sql(Backend::Sqlite, Fill::OneIfChanged),
         vec![Arg::Text(ticket_id.to_string())],
     );
-}
-
-/// SQLite: the end of every commit ([`Db::before_commit`]): the documents of the tickets
-/// noted by this commit's transactions, rewritten in one statement, and the notes cleared.
-pub fn sqlite_before_commit() -> [String; 2] {
-    [
-        fill_sql(Backend::Sqlite, Fill::Queued),
-        "DELETE FROM ticket_text_queue".to_owned(),
-    ]
 }
 
 /// Postgres: the assignments of an `UPDATE tickets` that add a comment's words (the text
@@ -122,11 +95,15 @@ pub fn new_ticket_text(subject: &str, description: &str) -> String {
     format!("{subject} {description}")
 }
 
-/// Notes a ticket just inserted in `tx` for indexing at the end of the commit (its document
-/// is then [`new_ticket_text`], as it has no comments). SQLite only: on Postgres the
+/// Queues the search document of a ticket just inserted in `tx`, before it has comments:
+/// [`new_ticket_text`] in `public`, nothing in `internal`. SQLite only: on Postgres the
 /// ticket's INSERT fills its own columns, so the row is not written twice.
-pub fn index_new(tx: &mut WriteTx, ticket_id: Uuid) {
-    note(tx, ticket_id, "");
+pub fn index_new(tx: &mut WriteTx, ticket_id: Uuid, text: String) {
+    tx.queue(
+        "INSERT INTO ticket_text (rowid, public, internal) \
+         SELECT seq, $2, '' FROM tickets WHERE id = $1",
+        vec![Arg::Text(ticket_id.to_string()), Arg::Text(text)],
+    );
 }
 
 /// Removes a ticket's search document (queued in `tx`; on Postgres it goes with the row).

@@ -104,7 +104,7 @@ pub async fn insert(db: &Db, new: NewTicket<'_>) -> Result<TicketRow, sqlx::Erro
                  VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $7)",
                 args.0,
             );
-            search::index_new(&mut tx, row.id);
+            search::index_new(&mut tx, row.id, text);
             events::insert(&mut tx, created);
             tx.commit().await?;
         }
