@@ -48,22 +48,19 @@ pub async fn insert(
     let now = now_ms();
     let id = Uuid::now_v7();
     let mut tx = db.begin_write().await?;
-    // First, so the ticket's row lock orders concurrent comments. On Postgres the next
-    // statement appends the comment's words to the ticket's documents; it runs once this one
-    // holds the lock, on the newest version of the document, so concurrent comments are all
-    // kept.
-    tx.queue(
-        "UPDATE tickets SET updated_at = $1 WHERE id = $2",
-        vec![Arg::Int(now), Arg::Text(ticket_id.to_string())],
-    );
-    if db.backend == Backend::Postgres {
-        tx.queue(
-            search::append_comment_sql(internal),
-            vec![
-                Arg::Text(body.as_str().to_owned()),
-                Arg::Text(ticket_id.to_string()),
-            ],
-        );
+    // First, so the ticket's row lock orders concurrent comments. On Postgres the same UPDATE
+    // appends the comment's words to the ticket's documents; it runs on the newest version of
+    // the row once it holds the lock, so concurrent comments are all kept.
+    let touched = vec![Arg::Int(now), Arg::Text(ticket_id.to_string())];
+    match db.backend {
+        Backend::Sqlite => tx.queue("UPDATE tickets SET updated_at = $1 WHERE id = $2", touched),
+        Backend::Postgres => tx.queue(
+            format!(
+                "UPDATE tickets SET updated_at = $1, {} WHERE id = $2",
+                search::append_comment_sql("$3", internal)
+            ),
+            [touched, vec![Arg::Text(body.as_str().to_owned())]].concat(),
+        ),
     }
     tx.queue(
         "INSERT INTO comments (id, ticket_id, author_id, body, internal, created_at) \

@@ -4,8 +4,7 @@
 //!
 //! - SQLite: a row of the contentless FTS5 table `ticket_text`, keyed by the ticket's `seq`,
 //!   with the columns `public` and `internal`.
-//! - Postgres: a row of `ticket_search` (migration 0005) with the tsvector columns
-//!   `search_public` and `search_all`, keyed by the ticket's id and deleted with it.
+//! - Postgres: the tsvector columns `search_public` and `search_all` of the ticket itself.
 //!
 //! Public text is the subject, the description and the public comments; internal text is the
 //! internal notes.
@@ -50,13 +49,10 @@ fn fill_sql(backend: Backend, fill: Fill) -> String {
              SELECT t.seq, {public}, {internal} FROM tickets t{filter}"
         ),
         Backend::Postgres => format!(
-            "INSERT INTO ticket_search (ticket_id, search_public, search_all) \
-             SELECT d.id, to_tsvector('simple', d.public_text), \
-             to_tsvector('simple', d.public_text || ' ' || d.internal_text) \
+            "UPDATE tickets u SET search_public = to_tsvector('simple', d.public_text), \
+             search_all = to_tsvector('simple', d.public_text || ' ' || d.internal_text) \
              FROM (SELECT t.id, {public} AS public_text, {internal} AS internal_text \
-             FROM tickets t{filter}) d \
-             ON CONFLICT (ticket_id) DO UPDATE SET search_public = excluded.search_public, \
-             search_all = excluded.search_all"
+             FROM tickets t{filter}) d WHERE u.id = d.id"
         ),
     }
 }
@@ -80,18 +76,16 @@ pub fn refresh_if_changed(tx: &mut WriteTx, ticket_id: Uuid) {
     );
 }
 
-/// Postgres: the statement that adds a comment's words (the text parameter `$1`) to the
-/// documents of ticket `$2`, as [`refresh`] would after the comment is inserted, without
-/// reading and tokenizing every earlier comment again. A tsvector is a set of words with
-/// positions; only a phrase search would tell the two apart, and there is none. Queue it
-/// after the statement that locks the ticket's row, so concurrent comments are all kept.
-pub fn append_comment_sql(internal: bool) -> &'static str {
+/// Postgres: the assignments of an `UPDATE tickets` that add a comment's words (the text
+/// parameter `body`) to the ticket's documents, as [`refresh`] would after the comment is
+/// inserted, without reading and tokenizing every earlier comment again. A tsvector is a set
+/// of words with positions; only a phrase search would tell the two apart, and there is none.
+pub fn append_comment_sql(body: &str, internal: bool) -> String {
+    let words = format!("to_tsvector('simple', {body})");
     if internal {
-        "UPDATE ticket_search SET search_all = search_all || to_tsvector('simple', $1) \
-         WHERE ticket_id = $2"
+        format!("search_all = search_all || {words}")
     } else {
-        "UPDATE ticket_search SET search_public = search_public || to_tsvector('simple', $1), \
-         search_all = search_all || to_tsvector('simple', $1) WHERE ticket_id = $2"
+        format!("search_public = search_public || {words}, search_all = search_all || {words}")
     }
 }
 
@@ -103,7 +97,7 @@ pub fn new_ticket_text(subject: &str, description: &str) -> String {
 
 /// Queues the search document of a ticket just inserted in `tx`, before it has comments:
 /// [`new_ticket_text`] in `public`, nothing in `internal`. SQLite only: on Postgres the
-/// ticket's INSERT writes its document in the same statement.
+/// ticket's INSERT fills its own columns, so the row is not written twice.
 pub fn index_new(tx: &mut WriteTx, ticket_id: Uuid, text: String) {
     tx.queue(
         "INSERT INTO ticket_text (rowid, public, internal) \
@@ -112,8 +106,7 @@ pub fn index_new(tx: &mut WriteTx, ticket_id: Uuid, text: String) {
     );
 }
 
-/// Removes a ticket's search document (queued in `tx`; on Postgres it goes with the row, by
-/// its foreign key).
+/// Removes a ticket's search document (queued in `tx`; on Postgres it goes with the row).
 pub fn remove(tx: &mut WriteTx, backend: Backend, ticket_id: Uuid) {
     if backend == Backend::Sqlite {
         tx.queue(

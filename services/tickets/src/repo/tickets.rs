@@ -108,17 +108,16 @@ pub async fn insert(db: &Db, new: NewTicket<'_>) -> Result<TicketRow, sqlx::Erro
             events::insert(&mut tx, created);
             tx.commit().await?;
         }
-        // One statement: the row, its search documents and its event.
+        // One statement: the row with its search documents (written once), and its event.
         Backend::Postgres => {
             let text = args.push(Arg::Text(text));
             let event = events::insert_for_changed(&mut args, &[created]);
             let sql = format!(
                 "WITH changed AS (INSERT INTO tickets (id, subject, description, status, \
-                 priority, requester_id, assignee_id, version, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $7) RETURNING id), \
-                 document AS (INSERT INTO ticket_search (ticket_id, search_public, search_all) \
-                 SELECT id, to_tsvector('simple', {text}), to_tsvector('simple', {text}) \
-                 FROM changed) {event}"
+                 priority, requester_id, assignee_id, version, created_at, updated_at, \
+                 search_public, search_all) \
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $7, to_tsvector('simple', {text}), \
+                 to_tsvector('simple', {text})) RETURNING id) {event}"
             );
             query_with(&sql, args.0).execute(&db.pool).await?;
         }
@@ -186,11 +185,6 @@ pub fn list_sql(
             "SELECT {COLUMNS}, ticket_text.rowid AS position FROM ticket_text \
              JOIN tickets t ON t.seq = ticket_text.rowid WHERE 1 = 1"
         )
-    } else if backend == Backend::Postgres && filter.q.is_some() {
-        format!(
-            "SELECT {COLUMNS} FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id \
-             WHERE 1 = 1"
-        )
     } else {
         format!("SELECT {COLUMNS} FROM tickets t WHERE 1 = 1")
     };
@@ -213,7 +207,7 @@ pub fn list_sql(
                 };
                 let p = args.push(Arg::Text(q.plain()));
                 sql.push_str(&format!(
-                    " AND s.{column} @@ plainto_tsquery('simple', {p})"
+                    " AND t.{column} @@ plainto_tsquery('simple', {p})"
                 ));
             }
         }
