@@ -15,7 +15,6 @@
 //! The driver calls the gateway, which forwards to the tickets service (rate limits off).
 
 use std::{
-    net::SocketAddr,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::Arc,
@@ -23,7 +22,6 @@ use std::{
 };
 
 use anyhow::{Context as _, bail};
-use bytes::Bytes;
 use docket_platform::db::{Backend, Db};
 use docket_tickets::{
     domain::{Priority, SearchQuery, Status, access::ListScope},
@@ -33,10 +31,6 @@ use docket_tickets::{
     },
     startup::MIGRATIONS,
 };
-use http_body_util::{BodyExt as _, Full};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
-use poem::http::{HeaderValue, Method, StatusCode, header};
 use serde_json::{Value, json};
 use sqlx::{Executor as _, Row as _};
 use uuid::Uuid;
@@ -717,68 +711,15 @@ impl Scenario {
 }
 
 struct Ctx {
-    /// For the untimed calls (sign-in, warm-up, a PATCH target's version).
     http: reqwest::Client,
     base: String,
-    /// Where the load goes: the gateway, and the headers it is sent with.
-    gateway: SocketAddr,
-    host: HeaderValue,
-    agent_header: HeaderValue,
-    requester_headers: Vec<HeaderValue>,
     agent: String,
+    requesters: Vec<String>,
     sample: Vec<Uuid>,
     /// One ticket per connection for PATCH, so versions never collide.
     patch_targets: Vec<Uuid>,
     gateway_pid: u32,
     tickets_pid: u32,
-}
-
-fn bearer(token: &str) -> anyhow::Result<HeaderValue> {
-    Ok(HeaderValue::try_from(format!("Bearer {token}"))?)
-}
-
-/// One keep-alive HTTP/1.1 connection to the gateway, as a load tool holds it: no pool, no
-/// URL parsing, each request sent as built. A connection the server closed is opened again
-/// for the next request.
-struct Conn {
-    addr: SocketAddr,
-    sender: Option<http1::SendRequest<Full<Bytes>>>,
-}
-
-impl Conn {
-    fn new(addr: SocketAddr) -> Self {
-        Self { addr, sender: None }
-    }
-
-    async fn connect(&mut self) -> anyhow::Result<&mut http1::SendRequest<Full<Bytes>>> {
-        let stream = tokio::net::TcpStream::connect(self.addr).await?;
-        stream.set_nodelay(true)?;
-        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(connection);
-        Ok(self.sender.insert(sender))
-    }
-
-    async fn send(
-        &mut self,
-        request: poem::http::Request<Full<Bytes>>,
-    ) -> anyhow::Result<(StatusCode, Bytes)> {
-        let sender = match self.sender.take() {
-            Some(sender) if !sender.is_closed() => self.sender.insert(sender),
-            _ => self.connect().await?,
-        };
-        sender.ready().await?;
-        let answer = async {
-            let resp = sender.send_request(request).await?;
-            let status = resp.status();
-            let body = resp.into_body().collect().await?.to_bytes();
-            anyhow::Ok((status, body))
-        }
-        .await;
-        if answer.is_err() {
-            self.sender = None;
-        }
-        answer
-    }
 }
 
 /// Runs one scenario: closed loop when `rate` is None, else open loop at `rate` requests/s.
@@ -830,14 +771,6 @@ async fn drive(
             let mut priority_flip = false;
             let mut step = task;
             let mut slowest: Option<(Duration, String)> = None;
-            let agent = ctx.agent_header.clone();
-            let requester = ctx.requester_headers[task % ctx.requester_headers.len()].clone();
-            let host = ctx.host.clone();
-            let mut conn = Conn::new(ctx.gateway);
-            // Connected before the clock starts, as a pooled client's connection would be.
-            if let Err(e) = conn.connect().await {
-                first_error = Some(format!("{e:#}"));
-            }
             while Instant::now() < deadline
                 && remaining.fetch_sub(1, std::sync::atomic::Ordering::Relaxed) > 0
             {
@@ -849,93 +782,77 @@ async fn drive(
                     }
                     other => other,
                 };
-                let (method, path, token, body) = match kind {
-                    Scenario::Floor => {
-                        (Method::GET, "/api/tickets?limit=0".to_owned(), &agent, None)
-                    }
-                    Scenario::FirstPage => (
-                        Method::GET,
-                        "/api/tickets?limit=20".to_owned(),
-                        &agent,
-                        None,
-                    ),
-                    Scenario::Filter => (
-                        Method::GET,
-                        "/api/tickets?status=waiting&limit=20".to_owned(),
-                        &agent,
-                        None,
-                    ),
-                    Scenario::Search => (
-                        Method::GET,
-                        format!("/api/tickets?q={}&limit=20", code(rng.below(CODES))),
-                        &agent,
-                        None,
-                    ),
-                    Scenario::SearchCommon => (
-                        Method::GET,
-                        "/api/tickets?q=printer&limit=20".to_owned(),
-                        &agent,
-                        None,
-                    ),
-                    Scenario::Get => (
-                        Method::GET,
-                        format!("/api/tickets/{}", ctx.sample[rng.below(ctx.sample.len())]),
-                        &agent,
-                        None,
-                    ),
+                let rb = match kind {
+                    Scenario::Floor => ctx
+                        .http
+                        .get(format!("{}/api/tickets?limit=0", ctx.base))
+                        .bearer_auth(&ctx.agent),
+                    Scenario::FirstPage => ctx
+                        .http
+                        .get(format!("{}/api/tickets?limit=20", ctx.base))
+                        .bearer_auth(&ctx.agent),
+                    Scenario::Filter => ctx
+                        .http
+                        .get(format!("{}/api/tickets?status=waiting&limit=20", ctx.base))
+                        .bearer_auth(&ctx.agent),
+                    Scenario::Search => ctx
+                        .http
+                        .get(format!(
+                            "{}/api/tickets?q={}&limit=20",
+                            ctx.base,
+                            code(rng.below(CODES))
+                        ))
+                        .bearer_auth(&ctx.agent),
+                    Scenario::SearchCommon => ctx
+                        .http
+                        .get(format!("{}/api/tickets?q=printer&limit=20", ctx.base))
+                        .bearer_auth(&ctx.agent),
+                    Scenario::Get => ctx
+                        .http
+                        .get(format!(
+                            "{}/api/tickets/{}",
+                            ctx.base,
+                            ctx.sample[rng.below(ctx.sample.len())]
+                        ))
+                        .bearer_auth(&ctx.agent),
                     Scenario::Create => {
                         let (subject, description) = ticket_text(&mut rng, &words);
-                        (
-                            Method::POST,
-                            "/api/tickets".to_owned(),
-                            &requester,
-                            Some(json!({"subject": subject, "description": description})),
-                        )
+                        ctx.http
+                            .post(format!("{}/api/tickets", ctx.base))
+                            .bearer_auth(&ctx.requesters[task % ctx.requesters.len()])
+                            .json(&json!({"subject": subject, "description": description}))
                     }
                     Scenario::Patch => {
                         priority_flip = !priority_flip;
-                        (
-                            Method::PATCH,
-                            format!("/api/tickets/{}", ctx.patch_targets[task]),
-                            &agent,
-                            Some(json!({
+                        ctx.http
+                            .patch(format!(
+                                "{}/api/tickets/{}",
+                                ctx.base, ctx.patch_targets[task]
+                            ))
+                            .bearer_auth(&ctx.agent)
+                            .header("if-match", version.to_string())
+                            .json(&json!({
                                 "priority": if priority_flip { "urgent" } else { "low" }
-                            })),
-                        )
+                            }))
                     }
-                    Scenario::Comment | Scenario::CommentLong | Scenario::Writes => {
-                        let target = if kind == Scenario::CommentLong {
-                            ctx.patch_targets[task]
-                        } else {
-                            ctx.sample[rng.below(ctx.sample.len())]
-                        };
-                        (
-                            Method::POST,
-                            format!("/api/tickets/{target}/comments"),
-                            &agent,
-                            Some(json!({
-                                "body": comment_body(&mut rng, &words),
-                                "internal": step % 2 == 0,
-                            })),
-                        )
-                    }
+                    Scenario::Comment | Scenario::CommentLong | Scenario::Writes => ctx
+                        .http
+                        .post(format!(
+                            "{}/api/tickets/{}/comments",
+                            ctx.base,
+                            if kind == Scenario::CommentLong {
+                                ctx.patch_targets[task]
+                            } else {
+                                ctx.sample[rng.below(ctx.sample.len())]
+                            }
+                        ))
+                        .bearer_auth(&ctx.agent)
+                        .json(&json!({
+                            "body": comment_body(&mut rng, &words),
+                            "internal": step % 2 == 0,
+                        })),
                 };
-                let mut request = poem::http::Request::builder()
-                    .method(method.clone())
-                    .uri(path.as_str())
-                    .header(header::HOST, &host)
-                    .header(header::AUTHORIZATION, token);
-                if kind == Scenario::Patch {
-                    request = request.header(header::IF_MATCH, version);
-                }
-                let body = match body {
-                    Some(json) => {
-                        request = request.header(header::CONTENT_TYPE, "application/json");
-                        Full::new(Bytes::from(json.to_string()))
-                    }
-                    None => Full::default(),
-                };
-                let request = match request.body(body) {
+                let request = match rb.build() {
                     Ok(request) => request,
                     Err(e) => {
                         first_error.get_or_insert_with(|| e.to_string());
@@ -943,6 +860,9 @@ async fn drive(
                         continue;
                     }
                 };
+                // What the request was, for the slowest list (written out only if it is).
+                let method = request.method().clone();
+                let url = request.url().clone();
                 let t0 = match (next.as_mut(), interval) {
                     (Some(at), Some(every)) => {
                         let scheduled = *at;
@@ -952,12 +872,16 @@ async fn drive(
                     }
                     _ => Instant::now(),
                 };
-                let ok = match conn.send(request).await {
-                    Ok((status, body)) => {
+                let ok = match ctx.http.execute(request).await {
+                    Ok(resp) => {
+                        let status = resp.status();
+                        let body = resp.bytes().await;
                         if status.is_success() && kind == Scenario::Patch {
                             // A PATCH that changes nothing keeps the version: follow the answer.
-                            if let Some(v) = serde_json::from_slice::<Value>(&body)
+                            if let Some(v) = body
+                                .as_ref()
                                 .ok()
+                                .and_then(|b| serde_json::from_slice::<Value>(b).ok())
                                 .and_then(|t| t["version"].as_i64())
                             {
                                 version = v;
@@ -965,24 +889,25 @@ async fn drive(
                         }
                         // The floor's answer is the validation problem, and nothing else.
                         let ok = if kind == Scenario::Floor {
-                            status == StatusCode::UNPROCESSABLE_ENTITY
+                            status == reqwest::StatusCode::UNPROCESSABLE_ENTITY
                         } else {
                             status.is_success()
                         };
                         if !ok && first_error.is_none() {
-                            let text = String::from_utf8_lossy(&body);
-                            first_error = Some(format!("{status}: {text}"));
+                            let text = body.map(|b| String::from_utf8_lossy(&b).into_owned());
+                            first_error = Some(format!("{status}: {}", text.unwrap_or_default()));
                         }
                         ok
                     }
                     Err(e) => {
-                        first_error.get_or_insert_with(|| format!("{e:#}"));
+                        first_error.get_or_insert_with(|| e.to_string());
                         false
                     }
                 };
                 let took = t0.elapsed();
                 if slowest.as_ref().is_none_or(|(d, _)| took > *d) {
-                    slowest = Some((took, format!("{method} {path}")));
+                    let q = url.query().map(|q| format!("?{q}")).unwrap_or_default();
+                    slowest = Some((took, format!("{method} {}{q}", url.path())));
                 }
                 latencies.push(took);
                 if !ok {
@@ -1241,18 +1166,11 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
     if seeded.sample_ids.len() < opts.concurrency {
         bail!("too few tickets for one PATCH target per connection");
     }
-    let requester_headers = requester_tokens
-        .iter()
-        .map(|t| bearer(t))
-        .collect::<anyhow::Result<_>>()?;
     let ctx = Arc::new(Ctx {
         http,
         base: gateway_base,
-        gateway: SocketAddr::from(([127, 0, 0, 1], gateway_port)),
-        host: HeaderValue::try_from(format!("127.0.0.1:{gateway_port}"))?,
-        agent_header: bearer(&agent_token)?,
-        requester_headers,
         agent: agent_token,
+        requesters: requester_tokens,
         sample: seeded.sample_ids.clone(),
         patch_targets,
         gateway_pid: _gateway.0.id(),
