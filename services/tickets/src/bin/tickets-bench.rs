@@ -44,8 +44,8 @@ defaults: both, 1000000 tickets, 1000 users, 3 comments, 64 connections, 20000 r
 15 s per scenario, postgres://postgres@127.0.0.1:5432/postgres, target/bench, every scenario
 (--only runs the ones it names, in its order: `--only create,search` searches after the creates),
 16 database connections in the tickets service (its DB_MAX_CONNECTIONS).
-`floor` is the cheapest request the same path can carry: the token checked by the gateway and
-the service, then refused by validation (`limit=0`, a 422) before any database work.
+`floor` is the cheapest request the same path can carry: forwarded by the gateway, its token
+checked by the service, then refused by validation (`limit=0`, a 422) before any database work.
 `comment` comments on tickets drawn from the seeded ones (a few comments each); `comment-long`
 on each connection's own ticket, which gathers hundreds over a run: the worst case.
 Each scenario first runs closed loop: each connection sends its next request as soon as the
