@@ -250,8 +250,8 @@ mod tests {
 
     static NO_MIGRATIONS: Migrator = Migrator::DEFAULT;
 
-    /// Fails when SQLite was built without the raised `SQLITE_MAX_MMAP_SIZE`: it then clamps
-    /// the mapping to 2 GiB.
+    /// Fails when SQLite was built without the raised `SQLITE_MAX_MMAP_SIZE` (it then clamps
+    /// the mapping to 2 GiB) or with its count of memory in use.
     #[tokio::test]
     async fn sqlite_connections_map_the_database_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -266,6 +266,13 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(mmap as u64, SQLITE_MMAP_BYTES);
+        // Built without SQLite's count of memory in use (`.cargo/config.toml`).
+        let memstatus: i64 =
+            sqlx::query_scalar("SELECT sqlite_compileoption_used('DEFAULT_MEMSTATUS=0')")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(memstatus, 1);
         let mut tx = db.begin_write().await.unwrap();
         tx.execute("CREATE TABLE t (k INTEGER)", vec![])
             .await
