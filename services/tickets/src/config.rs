@@ -8,7 +8,9 @@ use docket_platform::config::{CommonSettings, ConfigError, Secret, Source};
 pub struct Settings {
     pub common: CommonSettings,
     pub database_url: Secret<String>,
-    /// Pool size; SQLite serialises writes anyway, Postgres benefits from more.
+    /// Connections for single statements (every read), and as many again for transactions:
+    /// at most twice this many are open. SQLite serialises writes anyway, Postgres benefits
+    /// from more.
     pub db_max_connections: u32,
     /// The auth service: key set for tokens, and user look-ups for assignees.
     pub auth_url: String,

@@ -6,21 +6,23 @@
 //! booleans INTEGER 0/1, and placeholders `$1..$N`. Each service keeps one migrations folder
 //! per backend; [`Db::connect`] applies the right one before the service takes traffic.
 
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use futures_util::future::BoxFuture;
 use sqlx::{
     Any, AnyPool, Connection as _, Executor,
-    any::{AnyArguments, AnyConnectOptions, AnyPoolOptions},
+    any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyQueryResult, AnyRow},
     migrate::Migrator,
     query::Query,
 };
 
 use crate::health::{CheckOutcome, HealthCheck};
 
+mod direct;
 mod write;
 
+use direct::DirectPool;
 use write::SqliteWriter;
 pub use write::{WriteTx, did_work};
 
@@ -41,6 +43,8 @@ pub struct Migrations {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// Connections for single statements outside a transaction (see [`direct`]).
+    direct: Arc<DirectPool>,
     /// SQLite's one writer (see [`write`]).
     writer: Option<SqliteWriter>,
 }
@@ -130,14 +134,42 @@ impl Db {
         let writer = match backend {
             // The writers' connection keeps a larger page cache: it walks every index a write
             // touches, and nobody else's writes invalidate it.
-            Backend::Sqlite => Some(SqliteWriter::new(options)),
+            Backend::Sqlite => Some(SqliteWriter::new(options.clone())),
             Backend::Postgres => None,
         };
         Ok(Self {
             pool,
             backend,
+            direct: Arc::new(DirectPool::new(options, backend, max_connections)),
             writer,
         })
+    }
+
+    /// Runs one statement outside a transaction and returns its rows. Like `fetch_all` on
+    /// [`Db::pool`], without the pool's check of the connection after every statement (see
+    /// [`direct`]); these connections are counted apart from the pool's.
+    pub async fn fetch_all<'q>(
+        &self,
+        query: Query<'q, Any, AnyArguments<'q>>,
+    ) -> Result<Vec<AnyRow>, sqlx::Error> {
+        self.direct.fetch_all(query).await
+    }
+
+    /// [`Db::fetch_all`] for at most one row.
+    pub async fn fetch_optional<'q>(
+        &self,
+        query: Query<'q, Any, AnyArguments<'q>>,
+    ) -> Result<Option<AnyRow>, sqlx::Error> {
+        self.direct.fetch_optional(query).await
+    }
+
+    /// [`Db::fetch_all`] for a statement whose rows are not wanted. On SQLite, writes go
+    /// through [`Db::begin_write`] instead.
+    pub async fn execute<'q>(
+        &self,
+        query: Query<'q, Any, AnyArguments<'q>>,
+    ) -> Result<AnyQueryResult, sqlx::Error> {
+        self.direct.execute(query).await
     }
 
     /// SQLite: runs `statement` on the writer's connection once a group of writes has

@@ -81,7 +81,7 @@ impl CommentsApi {
         let limit = pagination::limit(limit.0)?;
         let after = Cursor::parse_opt(cursor.0.as_deref())?;
         let rows = repo::list(
-            &state.db.pool,
+            &state.db,
             ticket.id,
             access.sees_internal(),
             after.as_ref(),

@@ -146,7 +146,7 @@ pub async fn visible_ticket(
     raw_id: &str,
 ) -> ApiResult<(TicketRow, TicketAccess)> {
     let id = parse_ticket_id(raw_id)?;
-    let ticket = ticket_repo::find(&state.db.pool, id)
+    let ticket = ticket_repo::find(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("ticket"))?;
     let access =

@@ -5,7 +5,7 @@ use docket_platform::{
     pagination::Cursor,
 };
 use serde_json::json;
-use sqlx::{AnyPool, Row, any::AnyRow};
+use sqlx::{Row, any::AnyRow};
 use uuid::Uuid;
 
 use super::{Arg, Args, events, query_with, search, uuid_col};
@@ -101,9 +101,9 @@ pub async fn insert(
 }
 
 /// Oldest first (a conversation reads top to bottom), keyset-paginated; `limit + 1` rows.
-#[tracing::instrument(skip(pool))]
+#[tracing::instrument(skip(db))]
 pub async fn list(
-    pool: &AnyPool,
+    db: &Db,
     ticket_id: Uuid,
     include_internal: bool,
     after: Option<&Cursor>,
@@ -122,8 +122,7 @@ pub async fn list(
     }
     let l = args.push(Arg::Int(i64::from(limit) + 1));
     sql.push_str(&format!(" ORDER BY created_at, id LIMIT {l}"));
-    query_with(&sql, args.0)
-        .fetch_all(pool)
+    db.fetch_all(query_with(&sql, args.0))
         .await?
         .iter()
         .map(from_row)

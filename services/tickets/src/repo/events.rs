@@ -5,7 +5,7 @@ use docket_platform::{
     db::{Db, WriteTx, now_ms},
     pagination::Cursor,
 };
-use sqlx::{AnyPool, Row, any::AnyRow};
+use sqlx::{Row, any::AnyRow};
 use uuid::Uuid;
 
 use super::{Arg, Args, query_with, uuid_col};
@@ -130,9 +130,9 @@ pub async fn append(db: &Db, mut new: NewEvent) -> Result<EventRow, sqlx::Error>
 }
 
 /// Oldest first (the history reads top to bottom), keyset-paginated; `limit + 1` rows.
-#[tracing::instrument(skip(pool))]
+#[tracing::instrument(skip(db))]
 pub async fn list(
-    pool: &AnyPool,
+    db: &Db,
     ticket_id: Uuid,
     include_internal: bool,
     after: Option<&Cursor>,
@@ -151,8 +151,7 @@ pub async fn list(
     }
     let l = args.push(Arg::Int(i64::from(limit) + 1));
     sql.push_str(&format!(" ORDER BY created_at, id LIMIT {l}"));
-    query_with(&sql, args.0)
-        .fetch_all(pool)
+    db.fetch_all(query_with(&sql, args.0))
         .await?
         .iter()
         .map(from_row)

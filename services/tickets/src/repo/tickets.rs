@@ -6,7 +6,7 @@ use docket_platform::{
     pagination::Cursor,
 };
 use serde_json::json;
-use sqlx::{AnyPool, Row, any::AnyRow};
+use sqlx::{Row, any::AnyRow};
 use uuid::Uuid;
 
 use super::{Arg, Args, events, opt_uuid_col, query_with, search, uuid_col};
@@ -119,17 +119,16 @@ pub async fn insert(db: &Db, new: NewTicket<'_>) -> Result<TicketRow, sqlx::Erro
                  VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $7, to_tsvector('simple', {text}), \
                  to_tsvector('simple', {text})) RETURNING id) {event}"
             );
-            query_with(&sql, args.0).execute(&db.pool).await?;
+            db.execute(query_with(&sql, args.0)).await?;
         }
     }
     Ok(row)
 }
 
-#[tracing::instrument(skip(pool))]
-pub async fn find(pool: &AnyPool, id: Uuid) -> Result<Option<TicketRow>, sqlx::Error> {
-    sqlx::query(&format!("SELECT {COLUMNS} FROM tickets t WHERE t.id = $1"))
-        .bind(id.to_string())
-        .fetch_optional(pool)
+#[tracing::instrument(skip(db))]
+pub async fn find(db: &Db, id: Uuid) -> Result<Option<TicketRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM tickets t WHERE t.id = $1");
+    db.fetch_optional(sqlx::query(&sql).bind(id.to_string()))
         .await?
         .as_ref()
         .map(from_row)
@@ -271,9 +270,7 @@ pub async fn list(
     // for an average word: a rare word then walks a million rows. So searches are not kept
     // as prepared statements, and Postgres plans each with its words.
     let persistent = !(db.backend == Backend::Postgres && filter.q.is_some());
-    query_with(&sql, args)
-        .persistent(persistent)
-        .fetch_all(&db.pool)
+    db.fetch_all(query_with(&sql, args).persistent(persistent))
         .await?
         .iter()
         .map(|r| {
@@ -444,12 +441,7 @@ pub async fn update(
                 "WITH changed AS ({sql} RETURNING id) {}",
                 events::insert_for_changed(&mut args, &events)
             );
-            if query_with(&sql, args.0)
-                .execute(&db.pool)
-                .await?
-                .rows_affected()
-                == 0
-            {
+            if db.execute(query_with(&sql, args.0)).await?.rows_affected() == 0 {
                 return Ok(UpdateOutcome::Stale);
             }
         }

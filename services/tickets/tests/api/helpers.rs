@@ -71,6 +71,8 @@ pub struct TestApp {
     pub auth_base: String,
     pub http: reqwest::Client,
     pub pool: sqlx::AnyPool,
+    /// The service's database handle (shares its connections).
+    pub db: docket_platform::db::Db,
     pub auth_pool: sqlx::AnyPool,
     pub attachments: AttachmentsStub,
     _db: TestDb,
@@ -119,13 +121,15 @@ pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
     let settings = docket_tickets::Settings::from_source(&source).unwrap();
     let app = docket_tickets::Application::build(settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
-    let pool = app.state().db.pool.clone();
+    let service_db = app.state().db.clone();
+    let pool = service_db.pool.clone();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         base,
         auth_base,
         http: docket_testkit::http(),
         pool,
+        db: service_db,
         auth_pool,
         attachments,
         _db: db,

@@ -613,9 +613,10 @@ async fn delete_fails_and_keeps_everything_when_attachments_cannot_be_removed(ba
 }
 
 /// Postgres only (a SQLite connection cannot be cut): connections the server dropped while
-/// they sat in the pool, as a database restart or failover does, are found and replaced
-/// before a request gets one. Pooled connections are checked only after a second idle
-/// (`PING_AFTER_IDLE`), not before every query.
+/// they sat idle, as a database restart or failover does, are found and replaced before a
+/// request gets one: the pool's (transactions) and the service's own (single statements).
+/// Idle connections are checked only after a second idle (`PING_AFTER_IDLE`), not before
+/// every query.
 #[tokio::test]
 async fn connections_cut_while_idle_are_replaced_before_a_request_gets_one() {
     let app = spawn(Backend::Postgres).await;
@@ -637,6 +638,19 @@ async fn connections_cut_while_idle_are_replaced_before_a_request_gets_one() {
         pids.push(pid);
     }
     drop(held);
+    // And the connections for single statements (`Db::fetch_all`), which reads use: four at
+    // once, so four are opened.
+    let pid_rows = futures_util::future::join_all((0..4).map(|_| {
+        app.db.fetch_all(sqlx::query(
+            "SELECT pg_backend_pid() AS pid, pg_sleep(0.1)::text AS s",
+        ))
+    }))
+    .await;
+    for rows in pid_rows {
+        let pid: i32 = rows.unwrap()[0].get("pid");
+        assert!(!pids.contains(&pid));
+        pids.push(pid);
+    }
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     // Another pool on the same server cuts them, as a restart would.
     for pid in &pids {
@@ -659,4 +673,25 @@ async fn connections_cut_while_idle_are_replaced_before_a_request_gets_one() {
     for _ in 0..8 {
         assert_eq!(app.get(&path, &agent).await.status(), 200);
     }
+}
+
+/// Postgres only (a SQLite statement cannot be made to run long): a statement dropped half
+/// way, as when its request is cancelled, does not leave its connection to the next one. If
+/// it did, the next statement would wait behind the server's unfinished reply.
+#[tokio::test]
+async fn a_statement_dropped_half_way_does_not_hold_up_the_next() {
+    let app = spawn(Backend::Postgres).await;
+    let slow = app
+        .db
+        .fetch_all(sqlx::query("SELECT pg_sleep(5)::text AS s"));
+    let dropped = tokio::time::timeout(std::time::Duration::from_millis(200), slow).await;
+    assert!(dropped.is_err(), "the slow statement was dropped");
+    let next = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        app.db.fetch_all(sqlx::query("SELECT 7 AS n")),
+    )
+    .await
+    .expect("the next statement is not held up")
+    .unwrap();
+    assert_eq!(next[0].get::<i32, _>("n"), 7);
 }
