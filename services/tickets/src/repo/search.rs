@@ -9,8 +9,20 @@
 //! Public text is the subject, the description and the public comments; internal text is the
 //! internal notes.
 
-use docket_platform::db::{Arg, Backend, Db, WriteTx, did_work};
+use docket_platform::db::{Arg, Backend, Db, WriteTx};
 use uuid::Uuid;
+
+/// SQLite: the ticket `$1`'s `seq`, the rowid of its search document. An error ("datatype
+/// mismatch") if there is no such ticket, where a missing rowid would let FTS5 pick one.
+///
+/// The single-ticket statements write their one row as `INSERT … VALUES`. FTS5 writes the words
+/// of a transaction's statements as a new segment of its index whenever a statement opens a
+/// savepoint, and SQLite opens one for any statement inside a transaction that may write
+/// several rows, as `INSERT … SELECT` may. Several writers' transactions commit together (see
+/// `WriteTx`), so with `SELECT` each ticket written added a segment, and FTS5 merged whole
+/// levels of them inside commits (`crisismerge`) many times as often: writes stalled for up to
+/// 2.6 s at a million tickets (services/tickets/BENCH.md, tenth session).
+const SQLITE_SEQ: &str = "coalesce((SELECT seq FROM tickets WHERE id = $1), 'no such ticket')";
 
 /// Which tickets' documents a fill rewrites.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -44,6 +56,12 @@ fn fill_sql(backend: Backend, fill: Fill) -> String {
         Fill::All => "",
     };
     match backend {
+        // One row as `VALUES`, not `SELECT`: see [`SQLITE_ONE_ROW`].
+        Backend::Sqlite if fill == Fill::One => format!(
+            "INSERT OR REPLACE INTO ticket_text (rowid, public, internal) VALUES \
+             ({SQLITE_SEQ}, (SELECT {public} FROM tickets t{filter}), \
+             (SELECT {internal} FROM tickets t{filter}))"
+        ),
         Backend::Sqlite => format!(
             "INSERT OR REPLACE INTO ticket_text (rowid, public, internal) \
              SELECT t.seq, {public}, {internal} FROM tickets t{filter}"
@@ -68,7 +86,9 @@ pub fn refresh(tx: &mut WriteTx, backend: Backend, ticket_id: Uuid) {
 }
 
 /// [`refresh`], but only if the statement queued just before it changed a row (see
-/// [`events::insert_if_changed`](super::events::insert_if_changed)). SQLite only.
+/// [`events::insert_if_changed`](super::events::insert_if_changed)). SQLite only. Its row
+/// depends on `changes()`, so it stays `INSERT … SELECT` and writes a segment of its own (see
+/// [`SQLITE_SEQ`]); edits of a ticket's text are rarer than comments and creates.
 pub fn refresh_if_changed(tx: &mut WriteTx, ticket_id: Uuid) {
     tx.queue(
         fill_sql(Backend::Sqlite, Fill::OneIfChanged),
@@ -100,8 +120,7 @@ pub fn new_ticket_text(subject: &str, description: &str) -> String {
 /// ticket's INSERT fills its own columns, so the row is not written twice.
 pub fn index_new(tx: &mut WriteTx, ticket_id: Uuid, text: String) {
     tx.queue(
-        "INSERT INTO ticket_text (rowid, public, internal) \
-         SELECT seq, $2, '' FROM tickets WHERE id = $1",
+        format!("INSERT INTO ticket_text (rowid, public, internal) VALUES ({SQLITE_SEQ}, $2, '')"),
         vec![Arg::Text(ticket_id.to_string()), Arg::Text(text)],
     );
 }
@@ -128,15 +147,19 @@ pub const SQLITE_IDLE_MERGE: &str =
     "INSERT INTO ticket_text (ticket_text, rank) VALUES ('merge', 16)";
 
 /// Rewrites every ticket's search documents: for data loaded behind the service's back (the
-/// benchmark's seeding). On SQLite it then merges the index as the service's idle time would.
+/// benchmark's seeding). On SQLite it then merges the whole index into one segment, on a level
+/// above any the service's writes will fill, as an index grown over years keeps most of its
+/// words in its oldest, largest segments. (Merging as the idle time does left large segments
+/// from the load on low levels, which FTS5 then merged again with the first writes' small
+/// ones inside a commit: a create stalled for 2 s.)
 pub async fn rebuild_all(db: &Db) -> Result<(), sqlx::Error> {
     sqlx::query(&fill_sql(db.backend, Fill::All))
         .execute(&db.pool)
         .await?;
     if db.backend == Backend::Sqlite {
-        let mut conn = db.pool.acquire().await?;
-        let merge = "INSERT INTO ticket_text (ticket_text, rank) VALUES ('merge', 1000)";
-        while did_work(&mut conn, merge).await? {}
+        sqlx::query("INSERT INTO ticket_text (ticket_text) VALUES ('optimize')")
+            .execute(&db.pool)
+            .await?;
     }
     Ok(())
 }

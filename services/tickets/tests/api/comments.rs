@@ -115,3 +115,51 @@ async fn comments_page_oldest_first_and_bad_bodies_are_422(backend: Backend) {
     assert_problem(app.get(&format!("{path}?limit=101"), &owner).await, 422).await;
     assert_problem(app.get(&format!("{path}?cursor=%%%"), &owner).await, 422).await;
 }
+
+/// SQLite only (Postgres keeps its documents in the tickets' rows): rewriting search
+/// documents for many comments in one transaction, as writers' transactions that commit
+/// together do, adds one segment to the FTS5 index, not one per document. With one per
+/// document (`INSERT … SELECT`, see `repo::search`), FTS5 merged whole levels of them inside
+/// commits far more often, and writes stalled for seconds at a million tickets.
+#[tokio::test]
+async fn documents_rewritten_in_one_transaction_make_one_index_segment() {
+    use docket_tickets::repo::search;
+
+    let app = spawn(Backend::Sqlite).await;
+    // No merging while this test counts segments.
+    sqlx::query("INSERT INTO ticket_text (ticket_text, rank) VALUES ('crisismerge', 1000)")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let agent = app.user_with_role(Role::Agent).await;
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let t = app.ticket(&agent, &format!("Ticket {i}")).await;
+        ids.push(uuid::Uuid::parse_str(t["id"].as_str().unwrap()).unwrap());
+    }
+    // FTS5 keys each page of its index by segment (the bits above the 37th) and page; ids
+    // 1 to 65 535 are segments, higher ones their tombstones, 0 the index's own records.
+    let segments = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT id >> 37 FROM ticket_text_data WHERE id >> 37 BETWEEN 1 AND 65535",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect::<std::collections::BTreeSet<_>>()
+    };
+    let before = segments().await;
+    let mut tx = app.db.begin_write().await.unwrap();
+    for id in &ids {
+        search::refresh(&mut tx, docket_platform::db::Backend::Sqlite, *id);
+    }
+    tx.commit().await.unwrap();
+    let new: Vec<_> = segments().await.difference(&before).copied().collect();
+    assert_eq!(new.len(), 1, "new segments {new:?}");
+    // And the documents say what they should.
+    let found = app
+        .json(&format!("/api/tickets?q={}", "Ticket"), &agent)
+        .await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 10);
+}
