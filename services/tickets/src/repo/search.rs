@@ -56,7 +56,7 @@ fn fill_sql(backend: Backend, fill: Fill) -> String {
         Fill::All => "",
     };
     match backend {
-        // One row as `VALUES`, not `SELECT`: see [`SQLITE_ONE_ROW`].
+        // One row as `VALUES`, not `SELECT`: see [`SQLITE_SEQ`].
         Backend::Sqlite if fill == Fill::One => format!(
             "INSERT OR REPLACE INTO ticket_text (rowid, public, internal) VALUES \
              ({SQLITE_SEQ}, (SELECT {public} FROM tickets t{filter}), \
