@@ -13,11 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sqlx::{
-    Any, AnyConnection, Connection as _,
-    any::{AnyArguments, AnyConnectOptions, AnyQueryResult, AnyRow},
-    query::Query,
-};
+use sqlx::{AnyConnection, Connection as _, any::AnyConnectOptions};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::{Backend, PING_AFTER_IDLE, tune_sqlite};
@@ -45,8 +41,8 @@ impl std::fmt::Debug for DirectPool {
 }
 
 /// A connection in use; dropped before [`Lease::give_back`], it closes the connection.
-struct Lease<'p> {
-    conn: AnyConnection,
+pub(super) struct Lease<'p> {
+    pub(super) conn: AnyConnection,
     pool: &'p DirectPool,
     _permit: SemaphorePermit<'p>,
 }
@@ -55,7 +51,7 @@ impl Lease<'_> {
     /// Returns the connection when `result` shows its statement ran to the end (or the
     /// database refused it, which leaves the connection ready for the next); closes it
     /// otherwise.
-    fn give_back<T>(self, result: &Result<T, sqlx::Error>) {
+    pub(super) fn give_back<T>(self, result: &Result<T, sqlx::Error>) {
         if matches!(result, Ok(_) | Err(sqlx::Error::Database(_))) {
             let mut idle = self.pool.idle.lock().unwrap_or_else(|e| e.into_inner());
             idle.push((self.conn, Instant::now()));
@@ -73,7 +69,7 @@ impl DirectPool {
         }
     }
 
-    async fn lease(&self) -> Result<Lease<'_>, sqlx::Error> {
+    pub(super) async fn lease(&self) -> Result<Lease<'_>, sqlx::Error> {
         let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, self.permits.acquire())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
@@ -101,35 +97,5 @@ impl DirectPool {
                 _permit: permit,
             });
         }
-    }
-
-    pub(super) async fn fetch_all<'q>(
-        &self,
-        query: Query<'q, Any, AnyArguments<'q>>,
-    ) -> Result<Vec<AnyRow>, sqlx::Error> {
-        let mut lease = self.lease().await?;
-        let result = query.fetch_all(&mut lease.conn).await;
-        lease.give_back(&result);
-        result
-    }
-
-    pub(super) async fn fetch_optional<'q>(
-        &self,
-        query: Query<'q, Any, AnyArguments<'q>>,
-    ) -> Result<Option<AnyRow>, sqlx::Error> {
-        let mut lease = self.lease().await?;
-        let result = query.fetch_optional(&mut lease.conn).await;
-        lease.give_back(&result);
-        result
-    }
-
-    pub(super) async fn execute<'q>(
-        &self,
-        query: Query<'q, Any, AnyArguments<'q>>,
-    ) -> Result<AnyQueryResult, sqlx::Error> {
-        let mut lease = self.lease().await?;
-        let result = query.execute(&mut lease.conn).await;
-        lease.give_back(&result);
-        result
     }
 }

@@ -152,7 +152,10 @@ impl Db {
         &self,
         query: Query<'q, Any, AnyArguments<'q>>,
     ) -> Result<Vec<AnyRow>, sqlx::Error> {
-        self.direct.fetch_all(query).await
+        let mut lease = self.direct.lease().await?;
+        let result = query.fetch_all(&mut lease.conn).await;
+        lease.give_back(&result);
+        result
     }
 
     /// [`Db::fetch_all`] for at most one row.
@@ -160,7 +163,10 @@ impl Db {
         &self,
         query: Query<'q, Any, AnyArguments<'q>>,
     ) -> Result<Option<AnyRow>, sqlx::Error> {
-        self.direct.fetch_optional(query).await
+        let mut lease = self.direct.lease().await?;
+        let result = query.fetch_optional(&mut lease.conn).await;
+        lease.give_back(&result);
+        result
     }
 
     /// [`Db::fetch_all`] for a statement whose rows are not wanted. On SQLite, writes go
@@ -169,7 +175,10 @@ impl Db {
         &self,
         query: Query<'q, Any, AnyArguments<'q>>,
     ) -> Result<AnyQueryResult, sqlx::Error> {
-        self.direct.execute(query).await
+        let mut lease = self.direct.lease().await?;
+        let result = query.execute(&mut lease.conn).await;
+        lease.give_back(&result);
+        result
     }
 
     /// SQLite: runs `statement` on the writer's connection once a group of writes has
