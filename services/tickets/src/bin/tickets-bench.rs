@@ -1082,14 +1082,11 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
     if backend == Backend::Postgres {
         search_indexes = sqlx::query_scalar::<_, String>(
             "SELECT pg_get_indexdef(indexrelid) FROM pg_index \
-             WHERE indexrelid IN ('tickets_search_public_idx'::regclass, \
-                                  'tickets_search_all_idx'::regclass)",
+             WHERE indexrelid = 'tickets_search_idx'::regclass",
         )
         .fetch_all(&db.pool)
         .await?;
-        db.pool
-            .execute("DROP INDEX tickets_search_public_idx; DROP INDEX tickets_search_all_idx")
-            .await?;
+        db.pool.execute("DROP INDEX tickets_search_idx").await?;
     }
     let seeded = seed_tickets(&db, opts, &requesters, &staff).await?;
     let t0 = Instant::now();

@@ -4,7 +4,8 @@
 //!
 //! - SQLite: a row of the contentless FTS5 table `ticket_text`, keyed by the ticket's `seq`,
 //!   with the columns `public` and `internal`.
-//! - Postgres: the tsvector columns `search_public` and `search_all` of the ticket itself.
+//! - Postgres: the tsvector column `search` of the ticket itself, the public words at weight A
+//!   and the internal ones at D (see the 0005 migration).
 //!
 //! Public text is the subject, the description and the public comments; internal text is the
 //! internal notes.
@@ -67,10 +68,10 @@ fn fill_sql(backend: Backend, fill: Fill) -> String {
              SELECT t.seq, {public}, {internal} FROM tickets t{filter}"
         ),
         Backend::Postgres => format!(
-            "UPDATE tickets u SET search_public = to_tsvector('simple', d.public_text), \
-             search_all = to_tsvector('simple', d.public_text || ' ' || d.internal_text) \
+            "UPDATE tickets u SET search = {} || to_tsvector('simple', d.internal_text) \
              FROM (SELECT t.id, {public} AS public_text, {internal} AS internal_text \
-             FROM tickets t{filter}) d WHERE u.id = d.id"
+             FROM tickets t{filter}) d WHERE u.id = d.id",
+            public_words("d.public_text")
         ),
     }
 }
@@ -101,11 +102,28 @@ pub fn refresh_if_changed(tx: &mut WriteTx, ticket_id: Uuid) {
 /// inserted, without reading and tokenizing every earlier comment again. A tsvector is a set
 /// of words with positions; only a phrase search would tell the two apart, and there is none.
 pub fn append_comment_sql(body: &str, internal: bool) -> String {
-    let words = format!("to_tsvector('simple', {body})");
     if internal {
-        format!("search_all = search_all || {words}")
+        format!("search = search || to_tsvector('simple', {body})")
     } else {
-        format!("search_public = search_public || {words}, search_all = search_all || {words}")
+        format!("search = search || {}", public_words(body))
+    }
+}
+
+/// Postgres: the tsvector of the public text `text` (an SQL expression). Public words weigh A;
+/// internal ones keep the default D, which a requester's search filters out (see the 0005
+/// migration).
+pub fn public_words(text: &str) -> String {
+    format!("setweight(to_tsvector('simple', {text}), 'A')")
+}
+
+/// Postgres: the condition that the ticket `t`'s words match the tsquery `query`; with
+/// `internal` false, only its public words (a requester's search). The first test is the one
+/// the GIN index answers; the second, on the rows it finds, drops the internal notes' words.
+pub fn postgres_match(query: &str, internal: bool) -> String {
+    if internal {
+        format!("t.search @@ {query}")
+    } else {
+        format!("t.search @@ {query} AND ts_filter(t.search, '{{a}}') @@ {query}")
     }
 }
 

@@ -108,16 +108,16 @@ pub async fn insert(db: &Db, new: NewTicket<'_>) -> Result<TicketRow, sqlx::Erro
             events::insert(&mut tx, created);
             tx.commit().await?;
         }
-        // One statement: the row with its search documents (written once), and its event.
+        // One statement: the row with its search document (written once), and its event.
         Backend::Postgres => {
             let text = args.push(Arg::Text(text));
             let event = events::insert_for_changed(&mut args, &[created]);
             let sql = format!(
                 "WITH changed AS (INSERT INTO tickets (id, subject, description, status, \
                  priority, requester_id, assignee_id, version, created_at, updated_at, \
-                 search_public, search_all) \
-                 VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $7, to_tsvector('simple', {text}), \
-                 to_tsvector('simple', {text})) RETURNING id) {event}"
+                 search) \
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $7, {}) RETURNING id) {event}",
+                search::public_words(&text)
             );
             db.execute(query_with(&sql, args.0)).await?;
         }
@@ -199,15 +199,10 @@ pub fn list_sql(
                 sql.push_str(&format!(" AND ticket_text MATCH {p}"));
             }
             Backend::Postgres => {
-                let column = if filter.search_internal {
-                    "search_all"
-                } else {
-                    "search_public"
-                };
                 let p = args.push(Arg::Text(q.plain()));
-                sql.push_str(&format!(
-                    " AND t.{column} @@ plainto_tsquery('simple', {p})"
-                ));
+                let query = format!("plainto_tsquery('simple', {p})");
+                let matches = search::postgres_match(&query, filter.search_internal);
+                sql.push_str(&format!(" AND {matches}"));
             }
         }
     }

@@ -263,6 +263,31 @@ async fn search_finds_subject_description_and_visible_comments_only(backend: Bac
     assert_eq!(resp.status(), 200);
     assert!(search("printer", &owner).await.is_empty());
     assert_eq!(search("scanner", &owner).await, [pid]);
+
+    // A word of an internal note becomes the requester's once a public comment has it too;
+    // the note's other words stay hidden, also after the ticket's text is rewritten.
+    assert!(search("relay", &owner).await.is_empty());
+    app.post(
+        &format!("/api/tickets/{mid}/comments"),
+        &owner,
+        &json!({"body": "Could the relay be at fault?"}),
+    )
+    .await;
+    assert_eq!(search("relay", &owner).await, [mid]);
+    assert!(search("zebrafish", &owner).await.is_empty());
+    let version = app.json(&format!("/api/tickets/{mid}"), &owner).await["version"].to_string();
+    let resp = app
+        .patch(
+            &format!("/api/tickets/{mid}"),
+            &owner,
+            Some(&version),
+            &json!({"description": "Outlook and the relay"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(search("relay", &owner).await, [mid]);
+    assert!(search("zebrafish", &owner).await.is_empty());
+    assert_eq!(search("zebrafish%20relay", &agent).await, [mid]);
 }
 
 async fn paging_reaches_every_ticket_once_while_tickets_are_created(backend: Backend) {
