@@ -101,11 +101,16 @@ pub fn refresh_if_changed(tx: &mut WriteTx, ticket_id: Uuid) {
 /// parameter `body`) to the ticket's documents, as [`refresh`] would after the comment is
 /// inserted, without reading and tokenizing every earlier comment again. A tsvector is a set
 /// of words with positions; only a phrase search would tell the two apart, and there is none.
+///
+/// Public words go first. A document keeps at most 256 positions of a word, and none past
+/// 16 383: `||` adds the right side's positions of a word only while the left side's leave
+/// room. Appended last, a public word that an internal note of a long ticket already holds
+/// would keep only the internal weight, and its requester would not find it.
 pub fn append_comment_sql(body: &str, internal: bool) -> String {
     if internal {
         format!("search = search || to_tsvector('simple', {body})")
     } else {
-        format!("search = search || {}", public_words(body))
+        format!("search = {} || search", public_words(body))
     }
 }
 

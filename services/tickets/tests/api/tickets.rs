@@ -13,6 +13,7 @@ backend_tests!(
     bad_input_is_a_problem_never_a_500,
     each_filter_narrows_the_list,
     search_finds_subject_description_and_visible_comments_only,
+    a_long_tickets_requester_finds_a_word_an_internal_note_had_first,
     a_comment_moves_the_ticket_but_keeps_its_version,
     paging_reaches_every_ticket_once_while_tickets_are_created,
     patch_needs_the_current_version_and_records_each_change,
@@ -288,6 +289,50 @@ async fn search_finds_subject_description_and_visible_comments_only(backend: Bac
     assert_eq!(search("relay", &owner).await, [mid]);
     assert!(search("zebrafish", &owner).await.is_empty());
     assert_eq!(search("zebrafish%20relay", &agent).await, [mid]);
+}
+
+/// Postgres keeps at most 16 383 word positions in a document: in a longer ticket, every later
+/// word sits at the last one. A word that an internal note brought in there, at the internal
+/// weight, must still become the requester's when their own comment repeats it.
+async fn a_long_tickets_requester_finds_a_word_an_internal_note_had_first(backend: Backend) {
+    let app = spawn(backend).await;
+    let owner = app.requester().await;
+    let agent = app.user_with_role(Role::Agent).await;
+    // 10 000 words in the description and 10 000 in a comment, each ending in a word of its
+    // own (a document keeps 256 positions of a word: "w" alone would stay at the first ones).
+    let words = |last: &str| format!("{}{last}", "w ".repeat(9_998));
+    let ticket: Value = app
+        .post(
+            "/api/tickets",
+            &owner,
+            &json!({"subject": "Long", "description": words("end")}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = ticket["id"].as_str().unwrap();
+    let comment = |user, body: &str, internal| {
+        let app = &app;
+        let body = json!({"body": body, "internal": internal});
+        async move {
+            let resp = app
+                .post(&format!("/api/tickets/{id}/comments"), user, &body)
+                .await;
+            assert_eq!(resp.status(), 201);
+        }
+    };
+    comment(&owner, &words("fin"), false).await;
+    comment(&agent, "Suspect the zebrafish relay", true).await;
+    let search = |q: &'static str| {
+        let app = &app;
+        let owner = &owner;
+        async move { ids(&app.json(&format!("/api/tickets?q={q}"), owner).await) }
+    };
+    assert!(search("zebrafish").await.is_empty());
+    comment(&owner, "What is a zebrafish?", false).await;
+    assert_eq!(search("zebrafish").await, [id]);
+    assert!(search("relay").await.is_empty());
 }
 
 async fn paging_reaches_every_ticket_once_while_tickets_are_created(backend: Backend) {
