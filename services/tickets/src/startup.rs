@@ -16,6 +16,7 @@ use crate::{
     Settings,
     api::{self, AppState},
     clients::{attachments::AttachmentsClient, auth::AuthClient},
+    repo::search_index,
 };
 
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -48,17 +49,26 @@ impl server::Service for AppState {
 
 /// Everything the handlers need, from settings.
 pub async fn state(settings: Settings) -> anyhow::Result<AppState> {
-    let db = Db::connect(
-        settings.database_url.expose(),
-        MIGRATIONS,
-        settings.db_max_connections,
-    )
-    .await?
-    .when_idle(crate::repo::search::SQLITE_IDLE_MERGE);
+    let url = settings.database_url.expose();
+    // SQLite: the search index lives in a file of its own (see `repo::search_index`).
+    let files = url
+        .starts_with("sqlite:")
+        .then(|| search_index::Files::for_url(url))
+        .transpose()?;
+    let attach: Vec<_> = files
+        .iter()
+        .map(|files| (search_index::SCHEMA, files.index.as_str()))
+        .collect();
+    let db = Db::connect_attaching(url, MIGRATIONS, settings.db_max_connections, &attach).await?;
+    let search = match &files {
+        Some(files) => Some(search_index::start(&db, files).await?),
+        None => None,
+    };
     let connect = Duration::from_secs(2);
     let total = settings.service_timeout;
     Ok(AppState {
         db,
+        search,
         auth: AuthClient(ServiceClient::new(
             "auth",
             &settings.auth_url,
@@ -80,7 +90,10 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let api = api::openapi();
     let spec = api.spec();
     let spec_json: serde_json::Value = serde_json::from_str(&spec).unwrap_or_default();
-    let health = Health::new("tickets").with_check(DbCheck(state.db.clone()));
+    let mut health = Health::new("tickets").with_check(DbCheck(state.db.clone()));
+    if let Some(index) = &state.search {
+        health = health.with_check(index.clone());
+    }
     let verifier = TokenVerifier::remote(&state.settings.auth_url, state.settings.jwt_leeway_secs);
     let max_json = state.settings.common.max_json_bytes;
     Route::new()

@@ -16,7 +16,7 @@ use std::{
 use sqlx::{AnyConnection, Connection as _, any::AnyConnectOptions};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use super::{Backend, PING_AFTER_IDLE, tune_sqlite};
+use super::{Attached, Backend, PING_AFTER_IDLE, tune_sqlite};
 
 /// How long a statement waits for a connection before it fails (as the pool's acquire does).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -29,6 +29,7 @@ pub(super) struct DirectPool {
     permits: Semaphore,
     options: AnyConnectOptions,
     backend: Backend,
+    attached: Attached,
 }
 
 impl std::fmt::Debug for DirectPool {
@@ -60,12 +61,18 @@ impl Lease<'_> {
 }
 
 impl DirectPool {
-    pub(super) fn new(options: AnyConnectOptions, backend: Backend, max_connections: u32) -> Self {
+    pub(super) fn new(
+        options: AnyConnectOptions,
+        backend: Backend,
+        max_connections: u32,
+        attached: Attached,
+    ) -> Self {
         Self {
             idle: Mutex::default(),
             permits: Semaphore::new(max_connections.max(1) as usize),
             options,
             backend,
+            attached,
         }
     }
 
@@ -86,7 +93,7 @@ impl DirectPool {
                 None => {
                     let mut conn = AnyConnection::connect_with(&self.options).await?;
                     if self.backend == Backend::Sqlite {
-                        tune_sqlite(&mut conn, 0).await?;
+                        tune_sqlite(&mut conn, 0, &self.attached).await?;
                     }
                     conn
                 }

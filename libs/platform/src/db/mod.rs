@@ -24,7 +24,7 @@ mod write;
 
 use direct::DirectPool;
 use write::SqliteWriter;
-pub use write::{WriteTx, did_work};
+pub use write::WriteTx;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -48,6 +48,9 @@ pub struct Db {
     /// SQLite's one writer (see [`write`]).
     writer: Option<SqliteWriter>,
 }
+
+/// SQLite: other database files every reading connection attaches, as (schema name, path).
+type Attached = Arc<[(String, String)]>;
 
 /// A value bound to a dynamically built query.
 #[derive(Debug, Clone)]
@@ -85,7 +88,24 @@ impl Db {
         migrations: Migrations,
         max_connections: u32,
     ) -> anyhow::Result<Self> {
+        Self::connect_attaching(url, migrations, max_connections, &[]).await
+    }
+
+    /// [`Db::connect`]; on SQLite every connection that reads (the pool's and those of
+    /// [`Db::fetch_all`], not the writer's) also attaches each `(schema, path)` of `attach`,
+    /// created empty if missing, so that its queries can join tables of both files. Ignored
+    /// on Postgres.
+    pub async fn connect_attaching(
+        url: &str,
+        migrations: Migrations,
+        max_connections: u32,
+        attach: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
+        let attached: Attached = attach
+            .iter()
+            .map(|(schema, path)| ((*schema).to_owned(), (*path).to_owned()))
+            .collect();
         let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
             let path = rest.trim_start_matches("//");
             let file = path.split('?').next().unwrap_or(path);
@@ -111,7 +131,7 @@ impl Db {
             anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:");
         };
         let options = AnyConnectOptions::from_str(&url).context("parsing DATABASE_URL")?;
-        let pool = sqlite_tuned(backend, AnyPoolOptions::new())
+        let pool = sqlite_tuned(backend, AnyPoolOptions::new(), attached.clone())
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
@@ -140,7 +160,7 @@ impl Db {
         Ok(Self {
             pool,
             backend,
-            direct: Arc::new(DirectPool::new(options, backend, max_connections)),
+            direct: Arc::new(DirectPool::new(options, backend, max_connections, attached)),
             writer,
         })
     }
@@ -181,16 +201,11 @@ impl Db {
         result
     }
 
-    /// SQLite: runs `statement` on the writer's connection once a group of writes has
-    /// committed and no other has for 10 ms, while no writer waits, again and again while it
-    /// does work ([`did_work`]; at most 64 times). For work that would otherwise ride in
-    /// writers' commits. A statement that fails is logged and tried again after the next
-    /// group. Does nothing on Postgres.
-    pub fn when_idle(mut self, statement: &str) -> Self {
-        if let Some(writer) = &mut self.writer {
-            writer.when_idle(statement);
-        }
-        self
+    /// SQLite: the count of write transactions this handle has committed, which grows before
+    /// any of them answers its caller; `None` on Postgres. For work that must follow the
+    /// writes, such as an index kept in another file.
+    pub fn commits(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.writer.as_ref().map(SqliteWriter::commits)
     }
 
     /// Begins a transaction that will write: on SQLite it waits for its turn at its first
@@ -225,18 +240,25 @@ pub const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 pub const SQLITE_MMAP_BYTES: u64 = 64 << 30;
 
 /// SQLite connections: WAL, `synchronous = NORMAL`, a busy timeout, foreign keys, the file
-/// mapped into memory ([`SQLITE_MMAP_BYTES`]) and SQLite's default page cache. Other backends:
-/// `options` as they are.
-fn sqlite_tuned(backend: Backend, options: AnyPoolOptions) -> AnyPoolOptions {
+/// mapped into memory ([`SQLITE_MMAP_BYTES`]), SQLite's default page cache and the `attached`
+/// files. Other backends: `options` as they are.
+fn sqlite_tuned(backend: Backend, options: AnyPoolOptions, attached: Attached) -> AnyPoolOptions {
     if backend != Backend::Sqlite {
         return options;
     }
-    options.after_connect(|conn, _meta| Box::pin(tune_sqlite(conn, 0)))
+    options.after_connect(move |conn, _meta| {
+        let attached = attached.clone();
+        Box::pin(async move { tune_sqlite(conn, 0, &attached).await })
+    })
 }
 
 /// Tunes a SQLite connection (see [`sqlite_tuned`]), with a page cache of `cache_kib` KiB
-/// (0: SQLite's default).
-async fn tune_sqlite(conn: &mut sqlx::AnyConnection, cache_kib: u32) -> Result<(), sqlx::Error> {
+/// (0: SQLite's default), and attaches `attached`, each file mapped as the main one.
+pub async fn tune_sqlite(
+    conn: &mut sqlx::AnyConnection,
+    cache_kib: u32,
+    attached: &[(String, String)],
+) -> Result<(), sqlx::Error> {
     conn.execute(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
          PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
@@ -246,6 +268,14 @@ async fn tune_sqlite(conn: &mut sqlx::AnyConnection, cache_kib: u32) -> Result<(
         .await?;
     if cache_kib > 0 {
         conn.execute(format!("PRAGMA cache_size = -{cache_kib}").as_str())
+            .await?;
+    }
+    for (schema, path) in attached {
+        sqlx::query(&format!("ATTACH DATABASE $1 AS \"{schema}\""))
+            .bind(path)
+            .execute(&mut *conn)
+            .await?;
+        conn.execute(format!("PRAGMA \"{schema}\".mmap_size = {SQLITE_MMAP_BYTES}").as_str())
             .await?;
     }
     Ok(())

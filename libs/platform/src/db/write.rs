@@ -16,25 +16,17 @@
 //!   Each learns the rows its statements changed ([`WriteTx::commit_counted`]), so a guarded
 //!   update can go in a group too: the statements after it test SQLite's `changes()`.
 //!
-//! - work that may wait ([`Db::when_idle`](super::Db::when_idle), such as merging a
-//!   full-text index) runs on the writer's connection once no group has committed for a
-//!   pause ([`QUIET`]) and nobody waits for the turn, one short step at a time, so it does
-//!   not ride in anyone's commit.
-//!
 //! On Postgres the statements run one by one in an ordinary transaction; writers run
 //! concurrently and lock rows.
 
-use std::sync::{
-    Arc, Mutex,
-    atomic::{AtomicU64, AtomicUsize, Ordering},
-};
+use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt as _;
 use sqlx::{
     Any, AnyConnection, Connection as _, Executor as _,
     any::{AnyConnectOptions, AnyQueryResult},
 };
-use tokio::sync::{OwnedMutexGuard, oneshot};
+use tokio::sync::{OwnedMutexGuard, oneshot, watch};
 
 use super::{Arg, query_with, tune_sqlite};
 
@@ -50,14 +42,6 @@ const ARGS_MAX: usize = 30_000;
 /// The writer's page cache, in KiB: it walks every index a write touches.
 const WRITER_CACHE_KIB: u32 = 32 * 1024;
 
-/// At most this many steps of idle work follow one group, even with nobody waiting.
-const IDLE_STEPS_MAX: usize = 64;
-
-/// Idle work starts only after the writer has committed nothing for this long. Without the
-/// pause, a step began in most gaps between writes at 900 creates/s and the next create
-/// waited for it: the median create doubled (`tickets-bench`, seventh session).
-const QUIET: std::time::Duration = std::time::Duration::from_millis(10);
-
 /// SQLite's writer: the turn with its connection, and the transactions waiting to commit.
 #[derive(Debug, Clone)]
 pub(super) struct SqliteWriter {
@@ -66,33 +50,11 @@ pub(super) struct SqliteWriter {
     turn: Arc<tokio::sync::Mutex<Option<AnyConnection>>>,
     options: AnyConnectOptions,
     waiting: Arc<Mutex<Vec<Waiting>>>,
-    /// Writers waiting for the turn to run a transaction of their own (not grouped): idle
-    /// work stops for them, as for the transactions in `waiting`.
-    wanting: Arc<AtomicUsize>,
-    /// A statement to repeat while the writer is idle, for as long as it does work
-    /// (`total_changes()` grows by 2 or more, as FTS5's `merge` command does when it merged).
-    idle: Option<Arc<str>>,
-    /// Groups committed so far: idle work waits for a pause in them.
-    groups: Arc<AtomicU64>,
+    /// Transactions committed so far (see [`Db::commits`](super::Db::commits)).
+    commits: Arc<watch::Sender<u64>>,
 }
 
 type Turn = OwnedMutexGuard<Option<AnyConnection>>;
-
-/// Counts a writer as waiting for the turn until it has it (or gives up).
-struct Wanting(Arc<AtomicUsize>);
-
-impl Wanting {
-    fn new(count: &Arc<AtomicUsize>) -> Self {
-        count.fetch_add(1, Ordering::SeqCst);
-        Self(count.clone())
-    }
-}
-
-impl Drop for Wanting {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
 
 /// The turn's connection, opened if there is none.
 async fn connection<'t>(
@@ -101,7 +63,7 @@ async fn connection<'t>(
 ) -> Result<&'t mut AnyConnection, sqlx::Error> {
     if turn.is_none() {
         let mut conn = AnyConnection::connect_with(options).await?;
-        tune_sqlite(&mut conn, WRITER_CACHE_KIB).await?;
+        tune_sqlite(&mut conn, WRITER_CACHE_KIB, &[]).await?;
         **turn = Some(conn);
     }
     turn.as_mut().ok_or(sqlx::Error::PoolClosed)
@@ -120,26 +82,22 @@ impl SqliteWriter {
             turn: Arc::default(),
             options,
             waiting: Arc::default(),
-            wanting: Arc::default(),
-            idle: None,
-            groups: Arc::default(),
+            commits: Arc::new(watch::Sender::new(0)),
         }
     }
 
-    /// Sets the idle work (see the module's notes).
-    pub(super) fn when_idle(&mut self, statement: &str) {
-        self.idle = Some(statement.into());
+    pub(super) fn commits(&self) -> watch::Receiver<u64> {
+        self.commits.subscribe()
     }
 
-    /// The turn for a transaction of one's own, counted as wanted while it is awaited.
+    /// Counts `n` transactions committed; before their callers hear so.
+    fn committed(&self, n: usize) {
+        self.commits.send_modify(|count| *count += n as u64);
+    }
+
+    /// The turn for a transaction of one's own.
     async fn take_turn(&self) -> Turn {
-        let _wanting = Wanting::new(&self.wanting);
         self.turn.clone().lock_owned().await
-    }
-
-    /// Whether another writer waits for the turn.
-    fn wanted(&self) -> bool {
-        self.wanting.load(Ordering::SeqCst) > 0 || !lock(&self.waiting).is_empty()
     }
 
     /// Commits `statements` as one transaction, together with any others waiting; the rows
@@ -151,8 +109,6 @@ impl SqliteWriter {
             biased;
             // Someone else's turn carried it.
             outcome = &mut result => return outcome.unwrap_or_else(|_| Err(abandoned())),
-            // Not counted in `wanting`: until a group takes it, this caller's transaction is
-            // in `waiting`, which idle work also watches; after that it waits for nothing.
             turn = self.turn.clone().lock_owned() => {
                 // A caller that went away before its turn came is not committed.
                 let group: Vec<_> = std::mem::take(&mut *lock(&self.waiting))
@@ -162,9 +118,12 @@ impl SqliteWriter {
                 if !group.is_empty() {
                     // Spawned: a caller that goes away must not cut short a commit that
                     // carries other callers' transactions.
-                    // Not awaited: the caller's answer comes through `result`, and the idle
-                    // work after the commit is nobody's to wait for.
-                    drop(tokio::spawn(self.clone().run_group(group, turn)));
+                    // Not awaited: the caller's answer comes through `result`.
+                    let writer = self.clone();
+                    let mut turn = turn;
+                    drop(tokio::spawn(async move {
+                        commit_all(&writer, group, &mut turn).await;
+                    }));
                 }
             }
         }
@@ -180,54 +139,10 @@ fn abandoned() -> sqlx::Error {
     sqlx::Error::Protocol("the write was abandoned before it committed".into())
 }
 
-impl SqliteWriter {
-    /// Commits `group`, in order, holding the turn: as many transactions at a time as one
-    /// commit may carry ([`GROUP_MAX`], [`ARGS_MAX`]). Then the idle work, if nobody waits.
-    async fn run_group(self, group: Vec<Waiting>, mut turn: Turn) {
-        commit_all(&self.options, group, &mut turn).await;
-        let Some(statement) = &self.idle else { return };
-        let group_number = self.groups.fetch_add(1, Ordering::SeqCst) + 1;
-        drop(turn);
-        // Only after a pause: while writes keep coming, a step would delay the next one.
-        tokio::time::sleep(QUIET).await;
-        if self.groups.load(Ordering::SeqCst) != group_number || self.wanted() {
-            return;
-        }
-        let Ok(mut turn) = self.turn.clone().try_lock_owned() else {
-            return;
-        };
-        // No connection: it could not be opened, or had to be closed.
-        if let Some(conn) = turn.as_mut() {
-            for _ in 0..IDLE_STEPS_MAX {
-                if self.wanted() {
-                    break;
-                }
-                match did_work(conn, statement).await {
-                    Ok(true) => {}
-                    Ok(false) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "idle database work failed");
-                        break;
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Runs `statement` on its own; whether it did work: whether the connection's total of
-/// changed rows grew by 2 or more, as FTS5's `merge` command makes it when it merged.
-pub async fn did_work(conn: &mut AnyConnection, statement: &str) -> Result<bool, sqlx::Error> {
-    let total = "SELECT total_changes()";
-    let before: i64 = sqlx::query_scalar(total).fetch_one(&mut *conn).await?;
-    conn.execute(statement).await?;
-    let after: i64 = sqlx::query_scalar(total).fetch_one(&mut *conn).await?;
-    Ok(after - before >= 2)
-}
-
-/// Commits every transaction of `group` that can be (see [`SqliteWriter::run_group`]).
-async fn commit_all(options: &AnyConnectOptions, mut group: Vec<Waiting>, turn: &mut Turn) {
-    let conn = match connection(turn, options).await {
+/// Commits every transaction of `group` that can be, in order, holding the turn: as many
+/// transactions at a time as one commit may carry ([`GROUP_MAX`], [`ARGS_MAX`]).
+async fn commit_all(writer: &SqliteWriter, mut group: Vec<Waiting>, turn: &mut Turn) {
+    let conn = match connection(turn, &writer.options).await {
         Ok(conn) => conn,
         Err(e) => return fail_all(group, &e),
     };
@@ -245,6 +160,7 @@ async fn commit_all(options: &AnyConnectOptions, mut group: Vec<Waiting>, turn: 
         let rest = group.split_off(take);
         match run_together(conn, &group).await {
             Ok(changed) => {
+                writer.committed(group.len());
                 for (w, changed) in group.into_iter().zip(changed) {
                     let _ = w.done.send(Ok(changed));
                 }
@@ -558,6 +474,9 @@ impl WriteTx {
                 match script.run(conn).await {
                     Ok(changed) => {
                         held.done = commit;
+                        if commit {
+                            writer.committed(1);
+                        }
                         Ok(changed
                             .into_iter()
                             .skip(usize::from(first))
@@ -623,6 +542,26 @@ mod tests {
 
     fn kv(k: &str, v: i64) -> Vec<Arg> {
         vec![Arg::Text(k.into()), Arg::Int(v)]
+    }
+
+    /// A commit is counted before its caller hears of it, grouped or not; a rollback is not.
+    #[tokio::test]
+    async fn commits_are_counted_before_they_answer() {
+        let (_dir, db) = sqlite().await;
+        let commits = db.commits().unwrap();
+        assert_eq!(*commits.borrow(), 0);
+        let mut tx = db.begin_write().await.unwrap();
+        tx.queue(INSERT, kv("a", 1));
+        tx.commit().await.unwrap();
+        assert_eq!(*commits.borrow(), 1, "a grouped commit");
+        let mut tx = db.begin_write().await.unwrap();
+        tx.execute(INSERT, kv("b", 2)).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(*commits.borrow(), 2, "a commit of its own");
+        let mut tx = db.begin_write().await.unwrap();
+        tx.execute(INSERT, kv("c", 3)).await.unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(*commits.borrow(), 2, "a rollback");
     }
 
     #[tokio::test]
@@ -781,88 +720,5 @@ mod tests {
         let keys: Vec<_> = stored.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["a", "b", "c", winner]);
         assert!(stored.contains(&("a".into(), 2)));
-    }
-
-    /// A database whose idle work adds two rows to `idle_log` at each step, if `condition`.
-    async fn with_idle_log(condition: &str) -> (tempfile::TempDir, Db) {
-        let (dir, db) = sqlite().await;
-        sqlx::raw_sql("CREATE TABLE idle_log (n INTEGER)")
-            .execute(&db.pool)
-            .await
-            .unwrap();
-        let db = db.when_idle(&format!(
-            "INSERT INTO idle_log (n) SELECT 1 FROM (SELECT 1 UNION ALL SELECT 2) {condition}"
-        ));
-        (dir, db)
-    }
-
-    async fn idle_rows(db: &Db) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM idle_log")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap()
-    }
-
-    /// Waits until `idle_log` has at least `at_least` rows (the work runs after the commit
-    /// has answered and a pause).
-    async fn idle_rows_reaching(db: &Db, at_least: i64) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while idle_rows(db).await < at_least {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the idle work stalled"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-        }
-    }
-
-    /// [`idle_rows_reaching`], then the rows after a moment more, for any step that should
-    /// not come.
-    async fn idle_rows_settled(db: &Db, at_least: i64) -> i64 {
-        idle_rows_reaching(db, at_least).await;
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        idle_rows(db).await
-    }
-
-    #[tokio::test]
-    async fn idle_work_repeats_while_it_does_work_and_no_more() {
-        // Two rows a step (a step that did work changes 2 or more rows), up to ten rows.
-        let (_dir, db) = with_idle_log("WHERE (SELECT count(*) FROM idle_log) < 10").await;
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        assert_eq!(idle_rows(&db).await, 0, "nothing runs before a commit");
-        let mut tx = db.begin_write().await.unwrap();
-        tx.queue(INSERT, kv("a", 1));
-        tx.commit().await.unwrap();
-        assert_eq!(idle_rows_settled(&db, 10).await, 10);
-    }
-
-    #[tokio::test]
-    async fn idle_work_takes_bounded_steps_and_yields_to_writers() {
-        // Always does work, slowly (it counts to 50 000 first): only the bound or a writer
-        // stops it.
-        let (_dir, db) = with_idle_log(
-            "WHERE (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
-             WHERE x < 50000) SELECT count(*) FROM c) > 0",
-        )
-        .await;
-        let mut tx = db.begin_write().await.unwrap();
-        tx.queue(INSERT, kv("a", 1));
-        tx.commit().await.unwrap();
-        // Once the work is under way, a writer waits for one step of it, not for all of them.
-        idle_rows_reaching(&db, 2).await;
-        let before = idle_rows(&db).await;
-        let mut tx = db.begin_write().await.unwrap();
-        tx.queue(INSERT, kv("b", 2));
-        tx.commit().await.unwrap();
-        let after = idle_rows(&db).await;
-        assert!(
-            after - before <= 4,
-            "the writer waited for {} steps",
-            (after - before) / 2
-        );
-        // After that write, the work went on, to the bound.
-        let total = idle_rows_settled(&db, 2 * IDLE_STEPS_MAX as i64).await;
-        assert!(total >= 2 * IDLE_STEPS_MAX as i64, "{total}");
-        assert!(total <= 2 * (IDLE_STEPS_MAX as i64 + 3), "{total}");
     }
 }

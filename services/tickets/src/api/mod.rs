@@ -30,6 +30,7 @@ use crate::{
     repo::{
         comments::CommentRow,
         events::EventRow,
+        search_index::SearchIndex,
         tickets::{self as ticket_repo, TicketRow},
     },
 };
@@ -38,6 +39,9 @@ use crate::{
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    /// SQLite: the search index's progress, which a search waits on (see
+    /// `repo::search_index`).
+    pub search: Option<SearchIndex>,
     pub auth: AuthClient,
     pub attachments: AttachmentsClient,
     pub settings: Arc<Settings>,

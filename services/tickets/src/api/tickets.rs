@@ -175,6 +175,17 @@ impl TicketsApi {
             q,
             search_internal: auth.0.role.is_staff(),
         };
+        // SQLite: a search sees every change committed before it.
+        if filter.q.is_some()
+            && let Some(index) = &state.search
+        {
+            index.caught_up().await.map_err(|_| {
+                ApiError::ServiceUnavailable(
+                    "The search index is catching up with recent changes; try again shortly."
+                        .into(),
+                )
+            })?;
+        }
         let rows = repo::list(&state.db, &filter, after.as_ref(), limit).await?;
         let (rows, next_cursor) = pagination::page(rows, limit, |(_, cursor)| cursor.clone());
         Ok(Json(TicketPage {

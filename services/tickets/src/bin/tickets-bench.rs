@@ -26,7 +26,7 @@ use docket_platform::db::{Backend, Db};
 use docket_tickets::{
     domain::{Priority, SearchQuery, Status, access::ListScope},
     repo::{
-        Arg, query_with,
+        Arg, query_with, search_index,
         tickets::{ListFilter, list_sql},
     },
     startup::MIGRATIONS,
@@ -537,7 +537,8 @@ async fn fresh_databases(backend: Backend, opts: &Options) -> anyhow::Result<(St
             let dir = std::fs::canonicalize(&opts.dir)?;
             let mut urls = Vec::new();
             for name in ["bench-auth.db", "bench-tickets.db"] {
-                for suffix in ["", "-wal", "-shm"] {
+                // With the search index's file (see `repo::search_index`).
+                for suffix in ["", "-wal", "-shm", "-search", "-search-wal", "-search-shm"] {
                     let _ = std::fs::remove_file(dir.join(format!("{name}{suffix}")));
                 }
                 urls.push(format!("sqlite://{}", dir.join(name).display()));
@@ -1075,7 +1076,17 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
     );
 
     // Tickets: schema, then the data.
-    let db = Db::connect(&tickets_db, MIGRATIONS, 4).await?;
+    // SQLite's search index is a file of its own, which the service's reading connections
+    // attach (and so do these, for the query plans below).
+    let index_files = match backend {
+        Backend::Sqlite => Some(search_index::Files::for_url(&tickets_db)?),
+        Backend::Postgres => None,
+    };
+    let attach: Vec<_> = index_files
+        .iter()
+        .map(|files| (search_index::SCHEMA, files.index.as_str()))
+        .collect();
+    let db = Db::connect_attaching(&tickets_db, MIGRATIONS, 4, &attach).await?;
     // Build the full-text indexes once after loading rather than row by row, as the
     // migrations define them (with their storage parameters).
     let mut search_indexes = Vec::new();
@@ -1092,7 +1103,10 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
     let t0 = Instant::now();
     // The seeding wrote rows directly: build every ticket's search document as the service
     // would have.
-    docket_tickets::repo::search::rebuild_all(&db).await?;
+    match &index_files {
+        Some(files) => search_index::rebuild_files(files).await?,
+        None => docket_tickets::repo::search::rebuild_all(&db).await?,
+    }
     println!("search documents in {:.1} s", t0.elapsed().as_secs_f64());
     let t0 = Instant::now();
     match backend {

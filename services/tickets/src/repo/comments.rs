@@ -86,7 +86,7 @@ pub async fn insert(
         },
     );
     if db.backend == Backend::Sqlite {
-        // A contentless FTS5 row cannot be appended to: it is written anew from every comment.
+        // The index's writer rewrites the ticket's document with the comment in it.
         search::refresh(&mut tx, db.backend, ticket_id);
     }
     tx.commit().await?;

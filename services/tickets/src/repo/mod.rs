@@ -5,6 +5,7 @@
 pub mod comments;
 pub mod events;
 pub mod search;
+pub mod search_index;
 pub mod tickets;
 
 pub use docket_platform::db::{Arg, Args, query_with};

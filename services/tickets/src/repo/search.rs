@@ -1,11 +1,14 @@
-//! The search documents: one per ticket, rewritten in the transaction of every change to the
-//! ticket's text, so a search never sees a half-applied change (see the 0002 migrations). On
-//! Postgres a new comment appends its words instead ([`append_comment_sql`]).
+//! The search documents: one per ticket, holding its public and its internal words.
 //!
 //! - SQLite: a row of the contentless FTS5 table `ticket_text`, keyed by the ticket's `seq`,
-//!   with the columns `public` and `internal`.
+//!   with the columns `public` and `internal`, in a database file of its own (see
+//!   [`super::search_index`]). A change to a ticket's text queues the ticket in
+//!   `search_queue`, in the change's own transaction ([`refresh`]); the index's writer
+//!   rewrites the document from the text as committed.
 //! - Postgres: the tsvector column `search` of the ticket itself, the public words at weight A
-//!   and the internal ones at D (see the 0005 migration).
+//!   and the internal ones at D (see the 0005 migration), rewritten in the transaction of
+//!   every change to the ticket's text, so a search never sees a half-applied change. A new
+//!   comment appends its words instead ([`append_comment_sql`]).
 //!
 //! Public text is the subject, the description and the public comments; internal text is the
 //! internal notes.
@@ -13,29 +16,9 @@
 use docket_platform::db::{Arg, Backend, Db, WriteTx};
 use uuid::Uuid;
 
-/// SQLite: the ticket `$1`'s `seq`, the rowid of its search document. An error ("datatype
-/// mismatch") if there is no such ticket, where a missing rowid would let FTS5 pick one.
-///
-/// The single-ticket statements write their one row as `INSERT … VALUES`. FTS5 writes the words
-/// of a transaction's statements as a new segment of its index whenever a statement opens a
-/// savepoint, and SQLite opens one for any statement inside a transaction that may write
-/// several rows, as `INSERT … SELECT` may. Several writers' transactions commit together (see
-/// `WriteTx`), so with `SELECT` each ticket written added a segment, and FTS5 merged whole
-/// levels of them inside commits (`crisismerge`) many times as often: writes stalled for up to
-/// 2.6 s at a million tickets (services/tickets/BENCH.md, tenth session).
-const SQLITE_SEQ: &str = "coalesce((SELECT seq FROM tickets WHERE id = $1), 'no such ticket')";
-
-/// Which tickets' documents a fill rewrites.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Fill {
-    One,
-    /// One, if the statement before changed a row (SQLite's `changes()`).
-    OneIfChanged,
-    All,
-}
-
-/// The statement that (re)writes the documents of one ticket (`$1`), or of every ticket.
-fn fill_sql(backend: Backend, fill: Fill) -> String {
+/// SQL expressions of the public and of the internal text of a ticket `t`, its comments in
+/// the schema `schema` (empty, or a name and a dot).
+fn documents(backend: Backend, schema: &str) -> (String, String) {
     // Word order across comments does not matter to a search of words.
     let agg = match backend {
         Backend::Sqlite => "group_concat(c.body, ' ')",
@@ -43,56 +26,64 @@ fn fill_sql(backend: Backend, fill: Fill) -> String {
     };
     let comments = |internal: u8| {
         format!(
-            "(SELECT {agg} FROM comments c WHERE c.ticket_id = t.id AND c.internal = {internal})"
+            "(SELECT {agg} FROM {schema}comments c \
+             WHERE c.ticket_id = t.id AND c.internal = {internal})"
         )
     };
-    let public = format!(
-        "t.subject || ' ' || t.description || COALESCE(' ' || {}, '')",
-        comments(0)
-    );
-    let internal = format!("COALESCE({}, '')", comments(1));
-    let filter = match fill {
-        Fill::One => " WHERE t.id = $1",
-        Fill::OneIfChanged => " WHERE t.id = $1 AND changes() = 1",
-        Fill::All => "",
-    };
-    match backend {
-        // One row as `VALUES`, not `SELECT`: see [`SQLITE_SEQ`].
-        Backend::Sqlite if fill == Fill::One => format!(
-            "INSERT OR REPLACE INTO ticket_text (rowid, public, internal) VALUES \
-             ({SQLITE_SEQ}, (SELECT {public} FROM tickets t{filter}), \
-             (SELECT {internal} FROM tickets t{filter}))"
+    (
+        format!(
+            "t.subject || ' ' || t.description || COALESCE(' ' || {}, '')",
+            comments(0)
         ),
-        Backend::Sqlite => format!(
-            "INSERT OR REPLACE INTO ticket_text (rowid, public, internal) \
-             SELECT t.seq, {public}, {internal} FROM tickets t{filter}"
-        ),
-        Backend::Postgres => format!(
-            "UPDATE tickets u SET search = {} || to_tsvector('simple', d.internal_text) \
-             FROM (SELECT t.id, {public} AS public_text, {internal} AS internal_text \
-             FROM tickets t{filter}) d WHERE u.id = d.id",
-            public_words("d.public_text")
-        ),
-    }
+        format!("COALESCE({}, '')", comments(1)),
+    )
+}
+
+/// SQLite: `seq`, public text and internal text of the tickets `t` of the schema `schema`
+/// (empty, or a name and a dot) that `filter` (an SQL condition) picks: the rows the index's
+/// writer writes.
+pub fn sqlite_documents_sql(schema: &str, filter: &str) -> String {
+    let (public, internal) = documents(Backend::Sqlite, schema);
+    format!("SELECT t.seq, {public}, {internal} FROM {schema}tickets t WHERE {filter}")
+}
+
+/// Postgres: the statement that rewrites the search document of one ticket (`$1`), or of
+/// every ticket (`one` false).
+fn postgres_fill_sql(one: bool) -> String {
+    let (public, internal) = documents(Backend::Postgres, "");
+    let filter = if one { " WHERE t.id = $1" } else { "" };
+    format!(
+        "UPDATE tickets u SET search = {} || to_tsvector('simple', d.internal_text) \
+         FROM (SELECT t.id, {public} AS public_text, {internal} AS internal_text \
+         FROM tickets t{filter}) d WHERE u.id = d.id",
+        public_words("d.public_text")
+    )
+}
+
+/// SQLite: queues the ticket `$1` for the index's writer, if `condition` (SQL) holds.
+fn sqlite_queue_sql(condition: &str) -> String {
+    format!(
+        "INSERT INTO search_queue (ticket_seq) SELECT seq FROM tickets WHERE id = $1{condition}"
+    )
 }
 
 /// Rewrites the search documents of one ticket (queued in `tx`). Queue it after the change
 /// to the text: on Postgres the transaction must already hold the ticket's row lock (it has
-/// updated the row), so a concurrent comment cannot be left out.
+/// updated the row), so a concurrent comment cannot be left out. On SQLite it queues the
+/// ticket for the index (queue it before a delete, while the ticket's `seq` can be found).
 pub fn refresh(tx: &mut WriteTx, backend: Backend, ticket_id: Uuid) {
-    tx.queue(
-        fill_sql(backend, Fill::One),
-        vec![Arg::Text(ticket_id.to_string())],
-    );
+    let sql = match backend {
+        Backend::Sqlite => sqlite_queue_sql(""),
+        Backend::Postgres => postgres_fill_sql(true),
+    };
+    tx.queue(sql, vec![Arg::Text(ticket_id.to_string())]);
 }
 
-/// [`refresh`], but only if the statement queued just before it changed a row (see
-/// [`events::insert_if_changed`](super::events::insert_if_changed)). SQLite only. Its row
-/// depends on `changes()`, so it stays `INSERT … SELECT` and writes a segment of its own (see
-/// [`SQLITE_SEQ`]); edits of a ticket's text are rarer than comments and creates.
+/// SQLite: [`refresh`], but only if the statement queued just before it changed a row (see
+/// [`events::insert_if_changed`](super::events::insert_if_changed)).
 pub fn refresh_if_changed(tx: &mut WriteTx, ticket_id: Uuid) {
     tx.queue(
-        fill_sql(Backend::Sqlite, Fill::OneIfChanged),
+        sqlite_queue_sql(" AND changes() = 1"),
         vec![Arg::Text(ticket_id.to_string())],
     );
 }
@@ -138,51 +129,29 @@ pub fn new_ticket_text(subject: &str, description: &str) -> String {
     format!("{subject} {description}")
 }
 
-/// Queues the search document of a ticket just inserted in `tx`, before it has comments:
-/// [`new_ticket_text`] in `public`, nothing in `internal`. SQLite only: on Postgres the
-/// ticket's INSERT fills its own columns, so the row is not written twice.
-pub fn index_new(tx: &mut WriteTx, ticket_id: Uuid, text: String) {
-    tx.queue(
-        format!("INSERT INTO ticket_text (rowid, public, internal) VALUES ({SQLITE_SEQ}, $2, '')"),
-        vec![Arg::Text(ticket_id.to_string()), Arg::Text(text)],
-    );
-}
-
-/// Removes a ticket's search document (queued in `tx`; on Postgres it goes with the row).
+/// SQLite: queues a ticket about to be deleted for the index, and keeps its `seq` from being
+/// given to a new ticket (see the 0006 migration). Queue it before the delete.
 pub fn remove(tx: &mut WriteTx, backend: Backend, ticket_id: Uuid) {
     if backend == Backend::Sqlite {
+        refresh(tx, backend, ticket_id);
         tx.queue(
-            "DELETE FROM ticket_text WHERE rowid = (SELECT seq FROM tickets WHERE id = $1)",
+            "UPDATE ticket_seq_floor SET seq = max(seq, \
+             coalesce((SELECT seq FROM tickets WHERE id = $1), 0))",
             vec![Arg::Text(ticket_id.to_string())],
         );
     }
 }
 
-/// SQLite: one step of merging the search index, for the writer's idle time
-/// ([`Db::when_idle`]). FTS5 writes each commit's new words as a small segment; the index
-/// is kept searchable by merging them. FTS5 would do that inside whichever commit is due
-/// (`automerge`), and every write waiting for that commit would wait for the merge too; the
-/// 0005 migration turns that off, and this merges about 16 pages at a time, only while the
-/// writer is idle. A positive count merges only a level that holds 4 or more segments
-/// (`usermerge`), the shape `automerge` kept. If writes never pause, FTS5 still merges a level
-/// once it reaches 16 segments (`crisismerge`), inside a commit.
-pub const SQLITE_IDLE_MERGE: &str =
-    "INSERT INTO ticket_text (ticket_text, rank) VALUES ('merge', 16)";
+/// SQLite: the `seq` of a new ticket, above every ticket's there is or was.
+pub const SQLITE_NEXT_SEQ: &str = "(SELECT max(coalesce((SELECT max(seq) FROM tickets), 0), \
+     (SELECT seq FROM ticket_seq_floor)) + 1)";
 
-/// Rewrites every ticket's search documents: for data loaded behind the service's back (the
-/// benchmark's seeding). On SQLite it then merges the whole index into one segment, on a level
-/// above any the service's writes will fill, as an index grown over years keeps most of its
-/// words in its oldest, largest segments. (Merging as the idle time does left large segments
-/// from the load on low levels, which FTS5 then merged again with the first writes' small
-/// ones inside a commit: a create stalled for 2 s.)
+/// Postgres: rewrites every ticket's search document, for data loaded behind the service's
+/// back (the benchmark's seeding). SQLite's index is rebuilt by
+/// [`search_index::rebuild_files`](super::search_index::rebuild_files).
 pub async fn rebuild_all(db: &Db) -> Result<(), sqlx::Error> {
-    sqlx::query(&fill_sql(db.backend, Fill::All))
+    sqlx::query(&postgres_fill_sql(false))
         .execute(&db.pool)
         .await?;
-    if db.backend == Backend::Sqlite {
-        sqlx::query("INSERT INTO ticket_text (ticket_text) VALUES ('optimize')")
-            .execute(&db.pool)
-            .await?;
-    }
     Ok(())
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use sqlx::{Row, any::AnyRow};
 use uuid::Uuid;
 
-use super::{Arg, Args, events, opt_uuid_col, query_with, search, uuid_col};
+use super::{Arg, Args, events, opt_uuid_col, query_with, search, search_index, uuid_col};
 use crate::domain::{
     Description, EventKind, Priority, SearchQuery, Status, Subject, access::ListScope,
 };
@@ -77,7 +77,6 @@ pub async fn insert(db: &Db, new: NewTicket<'_>) -> Result<TicketRow, sqlx::Erro
         created_at: now,
         updated_at: now,
     };
-    let text = search::new_ticket_text(&row.subject, &row.description);
     let mut args = Args(vec![
         Arg::Text(row.id.to_string()),
         Arg::Text(row.subject.clone()),
@@ -99,17 +98,21 @@ pub async fn insert(db: &Db, new: NewTicket<'_>) -> Result<TicketRow, sqlx::Erro
         Backend::Sqlite => {
             let mut tx = db.begin_write().await?;
             tx.queue(
-                "INSERT INTO tickets (id, subject, description, status, priority, \
-                 requester_id, assignee_id, version, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $7)",
+                format!(
+                    "INSERT INTO tickets (seq, id, subject, description, status, priority, \
+                     requester_id, assignee_id, version, created_at, updated_at) \
+                     VALUES ({}, $1, $2, $3, $4, $5, $6, NULL, 1, $7, $7)",
+                    search::SQLITE_NEXT_SEQ
+                ),
                 args.0,
             );
-            search::index_new(&mut tx, row.id, text);
+            search::refresh(&mut tx, db.backend, row.id);
             events::insert(&mut tx, created);
             tx.commit().await?;
         }
         // One statement: the row with its search document (written once), and its event.
         Backend::Postgres => {
+            let text = search::new_ticket_text(&row.subject, &row.description);
             let text = args.push(Arg::Text(text));
             let event = events::insert_for_changed(&mut args, &[created]);
             let sql = format!(
@@ -181,8 +184,10 @@ pub fn list_sql(
     let by_position = by_position(backend, filter);
     let mut sql = if by_position {
         format!(
-            "SELECT {COLUMNS}, ticket_text.rowid AS position FROM ticket_text \
-             JOIN tickets t ON t.seq = ticket_text.rowid WHERE 1 = 1"
+            "SELECT {COLUMNS}, ticket_text.rowid AS position \
+             FROM {}.ticket_text AS ticket_text \
+             JOIN tickets t ON t.seq = ticket_text.rowid WHERE 1 = 1",
+            search_index::SCHEMA
         )
     } else {
         format!("SELECT {COLUMNS} FROM tickets t WHERE 1 = 1")

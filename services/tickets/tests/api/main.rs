@@ -12,4 +12,5 @@ mod concurrency;
 mod internal;
 mod openapi;
 mod plans;
+mod search_index;
 mod tickets;

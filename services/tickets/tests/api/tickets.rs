@@ -622,7 +622,7 @@ async fn delete_removes_everything_after_the_attachments_go(backend: Backend) {
             }
         };
         assert_eq!(
-            count("SELECT COUNT(*) FROM ticket_text").await,
+            count("SELECT COUNT(*) FROM search.ticket_text").await,
             count("SELECT COUNT(*) FROM tickets").await
         );
     }
