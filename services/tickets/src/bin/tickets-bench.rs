@@ -38,7 +38,7 @@ use uuid::Uuid;
 const HELP: &str = "usage: tickets-bench [--backend sqlite|postgres|both] [--tickets N] [--users N]
        [--comments N] [--concurrency N] [--requests N] [--seconds N] [--pg-url URL] [--dir PATH]
        [--rate R | --load F] [--only floor,list,filter,search,search-common,get,create,patch,
-       comment,comment-long,writes]
+       comment,comment-long,writes,mixed]
        [--db-connections N]
 defaults: both, 1000000 tickets, 1000 users, 3 comments, 64 connections, 20000 requests or
 15 s per scenario, postgres://postgres@127.0.0.1:5432/postgres, target/bench, every scenario
@@ -48,6 +48,8 @@ defaults: both, 1000000 tickets, 1000 users, 3 comments, 64 connections, 20000 r
 checked by the service, then refused by validation (`limit=0`, a 422) before any database work.
 `comment` comments on tickets drawn from the seeded ones (a few comments each); `comment-long`
 on each connection's own ticket, which gathers hundreds over a run: the worst case.
+`mixed` takes in turn the first page, a search for a code, a ticket, a create, a search for a
+common word, a PATCH, a ticket and a comment on each connection.
 Each scenario first runs closed loop: each connection sends its next request as soon as the
 last one is answered, so the figures are the saturation throughput and the queueing it causes
 (p50 is about connections / throughput). With --rate R it then runs again open loop: the
@@ -650,10 +652,14 @@ enum Scenario {
     /// turn on each connection: the writes of a help desk at work, which commit together on
     /// SQLite in groups of every kind.
     Writes,
+    /// A help desk at work: each connection takes in turn the first page, a search for a code,
+    /// a ticket, a create, a search for a common word, a PATCH, a ticket and a comment. On
+    /// SQLite a search waits for the search index to hold the writes committed before it.
+    Mixed,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 11] = [
+    const ALL: [Scenario; 12] = [
         Scenario::Floor,
         Scenario::FirstPage,
         Scenario::Filter,
@@ -665,6 +671,7 @@ impl Scenario {
         Scenario::Comment,
         Scenario::CommentLong,
         Scenario::Writes,
+        Scenario::Mixed,
     ];
 
     /// The name `--only` takes.
@@ -681,6 +688,7 @@ impl Scenario {
             Scenario::Comment => "comment",
             Scenario::CommentLong => "comment-long",
             Scenario::Writes => "writes",
+            Scenario::Mixed => "mixed",
         }
     }
 
@@ -707,6 +715,7 @@ impl Scenario {
             Scenario::Comment => "comment",
             Scenario::CommentLong => "comment, long ticket",
             Scenario::Writes => "create/PATCH/comment",
+            Scenario::Mixed => "reads and writes mixed",
         }
     }
 }
@@ -751,7 +760,10 @@ async fn drive(
             let mut errors = 0usize;
             let mut first_error: Option<String> = None;
             // The target's current version (an earlier pass may have moved it), untimed.
-            let mut version = if matches!(scenario, Scenario::Patch | Scenario::Writes) {
+            let mut version = if matches!(
+                scenario,
+                Scenario::Patch | Scenario::Writes | Scenario::Mixed
+            ) {
                 let current: Option<Value> = match ctx
                     .http
                     .get(format!(
@@ -781,6 +793,16 @@ async fn drive(
                     Scenario::Writes => {
                         [Scenario::Create, Scenario::Patch, Scenario::Comment][step % 3]
                     }
+                    Scenario::Mixed => [
+                        Scenario::FirstPage,
+                        Scenario::Search,
+                        Scenario::Get,
+                        Scenario::Create,
+                        Scenario::SearchCommon,
+                        Scenario::Patch,
+                        Scenario::Get,
+                        Scenario::Comment,
+                    ][step % 8],
                     other => other,
                 };
                 let rb = match kind {
@@ -836,7 +858,10 @@ async fn drive(
                                 "priority": if priority_flip { "urgent" } else { "low" }
                             }))
                     }
-                    Scenario::Comment | Scenario::CommentLong | Scenario::Writes => ctx
+                    Scenario::Comment
+                    | Scenario::CommentLong
+                    | Scenario::Writes
+                    | Scenario::Mixed => ctx
                         .http
                         .post(format!(
                             "{}/api/tickets/{}/comments",
