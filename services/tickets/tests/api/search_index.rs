@@ -18,7 +18,6 @@ struct Setup {
     _dir: tempfile::TempDir,
     db: Db,
     files: Files,
-    index_path: String,
 }
 
 async fn setup() -> Setup {
@@ -31,7 +30,6 @@ async fn setup() -> Setup {
     Setup {
         _dir: dir,
         db,
-        index_path: files.index.clone(),
         files,
     }
 }
@@ -61,11 +59,16 @@ async fn found(db: &Db, index: &SearchIndex, words: &str) -> Vec<String> {
         .collect()
 }
 
-/// A statement on the index file itself, behind the service's back.
-async fn on_index_file(path: &str, sql: &str) {
-    let mut conn = sqlx::AnyConnection::connect(&format!("sqlite://{path}"))
+/// A connection to the index file itself, behind the service's back.
+async fn index_file(files: &Files) -> sqlx::AnyConnection {
+    sqlx::AnyConnection::connect(&format!("sqlite://{}", files.index))
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// A statement on the index file itself.
+async fn on_index_file(files: &Files, sql: &str) {
+    let mut conn = index_file(files).await;
     conn.execute(sql).await.unwrap();
     conn.close().await.unwrap();
 }
@@ -78,12 +81,7 @@ async fn stop(index: SearchIndex) {
 
 #[tokio::test]
 async fn the_index_is_built_kept_completed_and_rebuilt() {
-    let Setup {
-        _dir,
-        db,
-        files,
-        index_path,
-    } = setup().await;
+    let Setup { _dir, db, files } = setup().await;
     create(&db, "Alpha one").await;
     create(&db, "Beta two").await;
 
@@ -103,7 +101,7 @@ async fn the_index_is_built_kept_completed_and_rebuilt() {
     // rebuild would have restored.
     create(&db, "Alpha four").await;
     on_index_file(
-        &index_path,
+        &files,
         "DELETE FROM ticket_text WHERE rowid = (SELECT min(rowid) FROM ticket_text)",
     )
     .await;
@@ -115,7 +113,7 @@ async fn the_index_is_built_kept_completed_and_rebuilt() {
     stop(index).await;
 
     // A file built from another database is rebuilt.
-    on_index_file(&index_path, "UPDATE state SET origin = 'another database'").await;
+    on_index_file(&files, "UPDATE state SET origin = 'another database'").await;
     let index = search_index::start(&db, &files).await.unwrap();
     assert_eq!(
         found(&db, &index, "alpha").await,
@@ -128,7 +126,7 @@ async fn the_index_is_built_kept_completed_and_rebuilt() {
     tx.queue("DELETE FROM search_queue", vec![]);
     tx.commit().await.unwrap();
     on_index_file(
-        &index_path,
+        &files,
         "UPDATE state SET applied = 0; DELETE FROM ticket_text",
     )
     .await;
@@ -141,9 +139,7 @@ async fn the_index_is_built_kept_completed_and_rebuilt() {
 /// deleted one's words.
 #[tokio::test]
 async fn a_deleted_tickets_position_is_not_given_again() {
-    let Setup {
-        _dir, db, files, ..
-    } = setup().await;
+    let Setup { _dir, db, files } = setup().await;
     let index = search_index::start(&db, &files).await.unwrap();
     let seq = |id: Uuid| {
         let db = db.clone();
@@ -170,19 +166,12 @@ async fn a_deleted_tickets_position_is_not_given_again() {
 /// them far more often.
 #[tokio::test]
 async fn one_round_of_documents_makes_one_segment() {
-    let Setup {
-        _dir,
-        db,
-        files,
-        index_path,
-    } = setup().await;
+    let Setup { _dir, db, files } = setup().await;
     stop(search_index::start(&db, &files).await.unwrap()).await;
     // FTS5 keys each page of its index by segment (the bits above the 37th) and page; ids
     // 1 to 65 535 are segments, higher ones their tombstones, 0 the index's own records.
     let segments = || async {
-        let mut conn = sqlx::AnyConnection::connect(&format!("sqlite://{index_path}"))
-            .await
-            .unwrap();
+        let mut conn = index_file(&files).await;
         let ids = sqlx::query_scalar::<_, i64>(
             "SELECT DISTINCT id >> 37 FROM ticket_text_data WHERE id >> 37 BETWEEN 1 AND 65535",
         )
