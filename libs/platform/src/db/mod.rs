@@ -106,9 +106,7 @@ impl Db {
             .iter()
             .map(|(schema, path)| ((*schema).to_owned(), (*path).to_owned()))
             .collect();
-        let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
-            let path = rest.trim_start_matches("//");
-            let file = path.split('?').next().unwrap_or(path);
+        let (backend, url) = if let Some(file) = sqlite_file(url) {
             if !file.is_empty()
                 && file != ":memory:"
                 && let Some(parent) = std::path::Path::new(file).parent()
@@ -279,6 +277,12 @@ pub async fn tune_sqlite(
             .await?;
     }
     Ok(())
+}
+
+/// The file of a SQLite database URL (`sqlite://path?options`); `None` for another backend.
+pub fn sqlite_file(url: &str) -> Option<&str> {
+    let path = url.strip_prefix("sqlite:")?.trim_start_matches("//");
+    Some(path.split('?').next().unwrap_or(path))
 }
 
 /// Milliseconds since the Unix epoch, the portable timestamp stored in every table.

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use docket_platform::{
-    db::{Arg, Db, tune_sqlite},
+    db::{Arg, Db, sqlite_file, tune_sqlite},
     health::{CheckOutcome, HealthCheck},
 };
 use futures_util::future::BoxFuture;
@@ -123,11 +123,7 @@ pub struct Files {
 impl Files {
     /// The files of the SQLite database at `url`.
     pub fn for_url(url: &str) -> anyhow::Result<Self> {
-        let rest = url
-            .strip_prefix("sqlite:")
-            .context("not a SQLite database URL")?;
-        let path = rest.trim_start_matches("//");
-        let file = path.split('?').next().unwrap_or(path);
+        let file = sqlite_file(url).context("not a SQLite database URL")?;
         anyhow::ensure!(
             !file.is_empty() && file != ":memory:",
             "the tickets service's SQLite database must be a file"
