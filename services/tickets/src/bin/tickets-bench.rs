@@ -53,8 +53,9 @@ common word, a PATCH, a ticket and a comment on each connection.
 Each scenario first runs closed loop: each connection sends its next request as soon as the
 last one is answered, so the figures are the saturation throughput and the queueing it causes
 (p50 is about connections / throughput). With --rate R it then runs again open loop: the
-connections together send R requests/s on a fixed schedule, and each latency counts from the
-request's scheduled time, so a stall also counts for the requests it delayed. --load F sets R
+connections together send R requests/s on a fixed schedule, evenly spaced (a thread of the
+driver keeps it), and each latency counts from the request's scheduled time, so a stall also
+counts for the requests it delayed; a line tells how late requests left. --load F sets R
 per scenario to F times the throughput its closed-loop pass measured (0.5: latency at half
 of saturation).";
 
@@ -732,6 +733,61 @@ struct Ctx {
     tickets_pid: u32,
 }
 
+/// The `p` quantile of sorted durations, in milliseconds (0 when there are none).
+fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    sorted
+        .get(((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1))
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// The open loop's clock: a thread of its own that hands each connection the scheduled times
+/// of its requests, `rate` a second in all, connection after connection, until the deadline.
+///
+/// A tokio timer would do the same in a task, but it fires on whole milliseconds: every
+/// request then left up to 1 ms after its scheduled time, which counted as latency, and all
+/// the requests of a millisecond left together, queueing behind each other. The thread
+/// sleeps to each time (the kernel's high-resolution timers, within tens of microseconds).
+struct Pacer {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Pacer {
+    fn start(
+        rate: usize,
+        conns: usize,
+        started: Instant,
+        deadline: Instant,
+    ) -> (Self, Vec<tokio::sync::mpsc::UnboundedReceiver<Instant>>) {
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..conns)
+            .map(|_| tokio::sync::mpsc::unbounded_channel())
+            .unzip();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let every = Duration::from_secs_f64(1.0 / rate.max(1) as f64);
+        let thread = std::thread::spawn(move || {
+            let mut at = started;
+            for k in 0.. {
+                if at >= deadline || stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                // A connection that has finished no longer listens; the others go on.
+                let _ = senders[k % senders.len()].send(at);
+                at += every;
+            }
+        });
+        (Self { stop, thread }, receivers)
+    }
+
+    fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
+}
+
 /// Runs one scenario: closed loop when `rate` is None, else open loop at `rate` requests/s.
 /// Returns the requests per second it reached.
 async fn drive(
@@ -744,19 +800,25 @@ async fn drive(
     let remaining = Arc::new(std::sync::atomic::AtomicI64::new(opts.requests as i64));
     let cpu_before = CpuSample::take(ctx.gateway_pid, ctx.tickets_pid);
     let started = Instant::now();
-    // With --rate, each connection sends on a fixed schedule (open loop) and latency counts
+    // With --rate, the connections send on a fixed schedule (open loop) and latency counts
     // from the scheduled time, so a stall is not hidden by the requests it delayed.
-    let interval = rate.map(|r| Duration::from_secs_f64(opts.concurrency as f64 / r as f64));
     let conns = opts.concurrency;
+    let (pacer, schedules) = match rate {
+        Some(r) => {
+            let (pacer, schedules) = Pacer::start(r, conns, started, deadline);
+            (Some(pacer), schedules.into_iter().map(Some).collect())
+        }
+        None => (None, (0..conns).map(|_| None).collect::<Vec<_>>()),
+    };
     let mut tasks = Vec::new();
-    for task in 0..conns {
+    for (task, mut schedule) in schedules.into_iter().enumerate() {
         let ctx = ctx.clone();
         let remaining = remaining.clone();
         tasks.push(tokio::spawn(async move {
-            let mut next = interval.map(|i| started + i.mul_f64(task as f64 / conns as f64));
             let mut rng = Rng(0xA5A5_0000 + task as u64 * 7919 + 1);
             let words: Vec<&str> = WORDS.split_whitespace().collect();
             let mut latencies = Vec::new();
+            let mut lags = Vec::new();
             let mut errors = 0usize;
             let mut first_error: Option<String> = None;
             // The target's current version (an earlier pass may have moved it), untimed.
@@ -889,14 +951,15 @@ async fn drive(
                 // What the request was, for the slowest list (written out only if it is).
                 let method = request.method().clone();
                 let url = request.url().clone();
-                let t0 = match (next.as_mut(), interval) {
-                    (Some(at), Some(every)) => {
-                        let scheduled = *at;
-                        *at += every;
-                        tokio::time::sleep_until(scheduled.into()).await;
-                        scheduled
-                    }
-                    _ => Instant::now(),
+                let t0 = match schedule.as_mut() {
+                    Some(schedule) => match schedule.recv().await {
+                        Some(scheduled) => {
+                            lags.push(scheduled.elapsed());
+                            scheduled
+                        }
+                        None => break,
+                    },
+                    None => Instant::now(),
                 };
                 let ok = match ctx.http.execute(request).await {
                     Ok(resp) => {
@@ -940,27 +1003,30 @@ async fn drive(
                     errors += 1;
                 }
             }
-            (latencies, errors, first_error, slowest)
+            (latencies, lags, errors, first_error, slowest)
         }));
     }
     let mut all = Vec::new();
+    let mut all_lags = Vec::new();
     let mut slowest: Vec<(Duration, String)> = Vec::new();
     let mut errors = 0;
     let mut first_error = None;
     for t in tasks {
-        let (l, e, f, slow) = t.await?;
+        let (l, lags, e, f, slow) = t.await?;
         slowest.extend(slow);
         all.extend(l);
+        all_lags.extend(lags);
         errors += e;
         first_error = first_error.or(f);
+    }
+    if let Some(pacer) = pacer {
+        pacer.stop();
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cpu_after = CpuSample::take(ctx.gateway_pid, ctx.tickets_pid);
     all.sort();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p).ceil() as usize).saturating_sub(1))
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
+    all_lags.sort();
+    let pct = |p: f64| percentile_ms(&all, p);
     println!(
         "  {:<26} {:<10} {:>7} req in {:>5.1} s = {:>6.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   errors {}",
         scenario.name(),
@@ -986,6 +1052,13 @@ async fn drive(
         .map(|(d, url)| format!("{:.1} ms {url}", d.as_secs_f64() * 1000.0))
         .collect();
     println!("    slowest: {}", slow.join(", "));
+    if rate.is_some() {
+        println!(
+            "    sent after its scheduled time: p50 {:.2} ms, p99 {:.2} ms (the connection was busy, or the driver late)",
+            percentile_ms(&all_lags, 0.50),
+            percentile_ms(&all_lags, 0.99),
+        );
+    }
     let per_request = |before: f64, after: f64| (after - before) * 1e6 / all.len().max(1) as f64;
     println!(
         "    CPU per request: driver {:.0} µs, gateway {:.0} µs, tickets {:.0} µs, postgres {:.0} µs",
