@@ -16,7 +16,7 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -39,11 +39,13 @@ const HELP: &str = "usage: tickets-bench [--backend sqlite|postgres|both] [--tic
        [--comments N] [--concurrency N] [--requests N] [--seconds N] [--pg-url URL] [--dir PATH]
        [--rate R | --load F] [--only floor,list,filter,search,search-common,get,create,patch,
        comment,comment-long,writes,mixed]
-       [--db-connections N]
+       [--db-connections N] [--tickets-log DIRECTIVE]
 defaults: both, 1000000 tickets, 1000 users, 3 comments, 64 connections, 20000 requests or
 15 s per scenario, postgres://postgres@127.0.0.1:5432/postgres, target/bench, every scenario
 (--only runs the ones it names, in its order: `--only create,search` searches after the creates),
-16 database connections in the tickets service (its DB_MAX_CONNECTIONS).
+16 database connections in the tickets service (its DB_MAX_CONNECTIONS), and its LOG_LEVEL
+`warn` (its log is tickets-<backend>.log in --dir; `docket_tickets::repo::search_index=debug,warn`
+logs each round of the SQLite search index).
 `floor` is the cheapest request the same path can carry: forwarded by the gateway, its token
 checked by the service, then refused by validation (`limit=0`, a 422) before any database work.
 `comment` comments on tickets drawn from the seeded ones (a few comments each); `comment-long`
@@ -75,6 +77,8 @@ struct Options {
     /// What to run, in this order (`--only`, else [`Scenario::ALL`]).
     scenarios: Vec<Scenario>,
     db_connections: usize,
+    /// The tickets service's LOG_LEVEL.
+    tickets_log: String,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -134,6 +138,7 @@ fn options() -> anyhow::Result<Options> {
             None => Scenario::ALL.to_vec(),
         },
         db_connections: num("--db-connections", 16)?.max(1),
+        tickets_log: get("--tickets-log").unwrap_or_else(|| "warn".into()),
     })
 }
 
@@ -426,7 +431,7 @@ fn start(bin: &str, envs: &[(&str, String)], log: &Path) -> anyhow::Result<Proc>
     let log = std::fs::File::create(log)?;
     let child = Command::new(&path)
         .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::null())
+        .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()
         .with_context(|| format!("starting {}", path.display()))?;
@@ -1241,7 +1246,7 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
             ("PORT", tickets_port.to_string()),
             ("DATABASE_URL", tickets_db.clone()),
             ("AUTH_URL", auth_base.clone()),
-            ("LOG_LEVEL", "warn".into()),
+            ("LOG_LEVEL", opts.tickets_log.clone()),
             ("DB_MAX_CONNECTIONS", opts.db_connections.to_string()),
         ],
         &opts.dir.join(format!("tickets-{backend:?}.log")),

@@ -354,6 +354,7 @@ async fn apply_queue(conn: &mut AnyConnection, after: i64) -> anyhow::Result<(i6
     let Some(last) = last else {
         return Ok((after, true));
     };
+    let started = Instant::now();
     let queued = "SELECT ticket_seq FROM source.search_queue WHERE n > $1 AND n <= $2";
     for sql in [
         format!(
@@ -371,6 +372,7 @@ async fn apply_queue(conn: &mut AnyConnection, after: i64) -> anyhow::Result<(i6
             .execute(&mut *conn)
             .await?;
     }
+    let read = started.elapsed();
     let mut tx = conn.begin().await?;
     // Deleted tickets first: FTS5 starts a new segment at every statement that opens a
     // savepoint, as these do, for the words pending before it (see `repo::search`), and none
@@ -390,6 +392,14 @@ async fn apply_queue(conn: &mut AnyConnection, after: i64) -> anyhow::Result<(i6
     (&mut *conn)
         .execute("DELETE FROM temp.documents; DELETE FROM temp.gone;")
         .await?;
+    // A search made meanwhile waits for this round: its time, for
+    // `LOG_LEVEL=docket_tickets::repo::search_index=debug`.
+    tracing::debug!(
+        positions = count,
+        read_ms = read.as_secs_f64() * 1e3,
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "search index round"
+    );
     Ok((last, count < BATCH))
 }
 
