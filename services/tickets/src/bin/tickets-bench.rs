@@ -111,7 +111,7 @@ fn options() -> anyhow::Result<Options> {
         tickets: num("--tickets", 1_000_000)?,
         users: num("--users", 1000)?.max(10),
         comments: num("--comments", 3)?,
-        concurrency: num("--concurrency", 64)?,
+        concurrency: num("--concurrency", 64)?.max(1),
         requests: num("--requests", 20_000)?,
         seconds: num("--seconds", 15)? as u64,
         pg_url: get("--pg-url")
