@@ -558,6 +558,15 @@ async fn fresh_databases(backend: Backend, opts: &Options) -> anyhow::Result<(St
             let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&opts.pg_url)
                 .await
                 .context("connecting to --pg-url")?;
+            // What of the server's setup the figures depend on (see scripts/bench-postgres).
+            let mut settings = Vec::new();
+            for name in ["server_version", "shared_buffers", "autovacuum"] {
+                let row = sqlx::query(&format!("SHOW {name}"))
+                    .fetch_one(&mut admin)
+                    .await?;
+                settings.push(format!("{name} {}", row.try_get::<String, _>(0)?));
+            }
+            println!("  PostgreSQL: {}", settings.join(", "));
             let mut urls = Vec::new();
             for name in ["docket_bench_auth", "docket_bench_tickets"] {
                 admin
