@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod db;
 pub mod health;
+pub mod json;
 pub mod middleware;
 pub mod pagination;
 pub mod problem;

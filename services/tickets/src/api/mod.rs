@@ -14,8 +14,10 @@ use docket_platform::{
     ApiError, ApiResult,
     auth::CurrentUser,
     db::{Db, from_ms},
+    json::rfc3339,
 };
 use poem_openapi::Object;
+use serde::Serialize;
 use uuid::Uuid;
 
 pub use body::JsonBody;
@@ -47,8 +49,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
 }
 
+// `Serialize` writes what `Object` does (see `docket_platform::json`): the hot reads answer
+// with a `SerdeJson`.
 /// A ticket as the API shows it.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct Ticket {
     pub id: Uuid,
     /// 1–200 characters.
@@ -63,7 +67,9 @@ pub struct Ticket {
     pub assignee_id: Option<Uuid>,
     /// Increases with every change; send it back (`If-Match` or `version`) to PATCH.
     pub version: i64,
+    #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -3,6 +3,7 @@
 use docket_platform::{
     ApiError, ApiResult,
     auth::BearerAuth,
+    json::SerdeJson,
     pagination::{self, Cursor},
 };
 use poem::web::Data;
@@ -12,6 +13,7 @@ use poem_openapi::{
     payload::Json,
     types::MaybeUndefined,
 };
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::{AppState, JsonBody, Ticket, visible_ticket};
@@ -55,7 +57,7 @@ pub struct TicketPatch {
     pub version: Option<i64>,
 }
 
-#[derive(Object)]
+#[derive(Object, Serialize)]
 pub struct TicketPage {
     pub items: Vec<Ticket>,
     /// Pass as `cursor` for the next page; null on the last page.
@@ -159,7 +161,7 @@ impl TicketsApi {
         limit: Query<Option<i64>>,
         /// From the previous page's `next_cursor`.
         cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<TicketPage>> {
+    ) -> ApiResult<SerdeJson<TicketPage>> {
         let limit = pagination::limit(limit.0)?;
         let after = Cursor::parse_opt(cursor.0.as_deref())?;
         let q = match q.0.as_deref() {
@@ -188,7 +190,7 @@ impl TicketsApi {
         }
         let rows = repo::list(&state.db, &filter, after.as_ref(), limit).await?;
         let (rows, next_cursor) = pagination::page(rows, limit, |(_, cursor)| cursor.clone());
-        Ok(Json(TicketPage {
+        Ok(SerdeJson(TicketPage {
             items: rows.into_iter().map(|(t, _)| Ticket::from(t)).collect(),
             next_cursor,
         }))
@@ -201,9 +203,9 @@ impl TicketsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<String>,
-    ) -> ApiResult<Json<Ticket>> {
+    ) -> ApiResult<SerdeJson<Ticket>> {
         let (ticket, _) = visible_ticket(&state, &auth.0, &id.0).await?;
-        Ok(Json(ticket.into()))
+        Ok(SerdeJson(ticket.into()))
     }
 
     /// Change a ticket. The version is required: `If-Match: <version>` (a stale one is 412)
@@ -302,7 +304,39 @@ impl TicketsApi {
 
 #[cfg(test)]
 mod tests {
+    use chrono::{TimeZone as _, Utc};
+    use poem_openapi::types::ToJSON as _;
+
     use super::*;
+
+    /// The list and the get answer with `SerdeJson`: serde must write what poem-openapi's
+    /// `ToJSON` would, null assignee, timestamps and all.
+    #[test]
+    fn a_page_serializes_as_its_openapi_object_does() {
+        let at = Utc.timestamp_millis_opt(1_795_000_000_123).unwrap();
+        let ticket = |assignee_id| Ticket {
+            id: Uuid::now_v7(),
+            subject: "Printer \"jammed\" — again".into(),
+            description: "Line one\nline two".into(),
+            status: Status::InProgress,
+            priority: Priority::Urgent,
+            requester_id: Uuid::now_v7(),
+            assignee_id,
+            version: 7,
+            created_at: at,
+            updated_at: at + chrono::Duration::milliseconds(1),
+        };
+        for next_cursor in [None, Some("abc".to_owned())] {
+            let page = TicketPage {
+                items: vec![ticket(None), ticket(Some(Uuid::now_v7()))],
+                next_cursor,
+            };
+            assert_eq!(
+                serde_json::to_value(&page).unwrap(),
+                page.to_json().unwrap()
+            );
+        }
+    }
 
     #[test]
     fn if_match_is_read_quoted_or_bare_and_wins_over_the_body() {

@@ -1,0 +1,78 @@
+//! [`SerdeJson`]: a JSON response body written by serde in one pass.
+//!
+//! poem-openapi's `Json<T>` first turns the body into a `serde_json::Value` tree (a map with
+//! owned keys for every object) and then writes that tree. For a page of tickets that was a
+//! fifth of the tickets service's CPU (services/tickets/BENCH.md, fifteenth session).
+//! `SerdeJson<T>` declares the same content type and schema (so the OpenAPI document does not
+//! change) and writes `T` with its `Serialize` impl. That must produce what `T`'s `ToJSON`
+//! would; a test for each body type compares the two (in the tickets service:
+//! `a_page_serializes_as_its_openapi_object_does`).
+
+use poem::{IntoResponse, Response, http::StatusCode};
+use poem_openapi::{
+    ApiResponse,
+    payload::Payload,
+    registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry},
+    types::Type,
+};
+use serde::Serialize;
+
+/// A `200 application/json` response body, serialized straight from `T` (see the module).
+#[derive(Debug, Clone)]
+pub struct SerdeJson<T>(pub T);
+
+const CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+impl<T: Type> Payload for SerdeJson<T> {
+    const CONTENT_TYPE: &'static str = CONTENT_TYPE;
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Serialize + Send> IntoResponse for SerdeJson<T> {
+    fn into_response(self) -> Response {
+        match serde_json::to_vec(&self.0) {
+            Ok(body) => Response::builder().content_type(CONTENT_TYPE).body(body),
+            Err(err) => {
+                tracing::error!(error = %err, "a response body could not be serialized");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        }
+    }
+}
+
+impl<T: Type + Serialize + Send> ApiResponse for SerdeJson<T> {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "",
+                status: Some(200),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: CONTENT_TYPE,
+                    schema: <Self as Payload>::schema_ref(),
+                }],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+/// Serializes a timestamp as poem-openapi's `ToJSON` does (`to_rfc3339`: `+00:00`, not `Z`),
+/// for `#[serde(serialize_with = "…")]` on fields that a [`SerdeJson`] body carries.
+pub fn rfc3339<S: serde::Serializer>(
+    at: &chrono::DateTime<chrono::Utc>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&at.to_rfc3339())
+}
