@@ -11,34 +11,35 @@
 use poem::{IntoResponse, Response, http::StatusCode};
 use poem_openapi::{
     ApiResponse,
-    payload::Payload,
-    registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry},
-    types::Type,
+    payload::{Json, Payload},
+    registry::{MetaResponses, MetaSchemaRef, Registry},
+    types::ToJSON,
 };
 use serde::Serialize;
 
 /// A `200 application/json` response body, serialized straight from `T` (see the module).
+/// Its content type, schema and response metadata are `Json<T>`'s own.
 #[derive(Debug, Clone)]
 pub struct SerdeJson<T>(pub T);
 
-const CONTENT_TYPE: &str = "application/json; charset=utf-8";
-
-impl<T: Type> Payload for SerdeJson<T> {
-    const CONTENT_TYPE: &'static str = CONTENT_TYPE;
+impl<T: ToJSON> Payload for SerdeJson<T> {
+    const CONTENT_TYPE: &'static str = <Json<T> as Payload>::CONTENT_TYPE;
 
     fn schema_ref() -> MetaSchemaRef {
-        T::schema_ref()
+        <Json<T> as Payload>::schema_ref()
     }
 
     fn register(registry: &mut Registry) {
-        T::register(registry);
+        <Json<T> as Payload>::register(registry);
     }
 }
 
-impl<T: Serialize + Send> IntoResponse for SerdeJson<T> {
+impl<T: ToJSON + Serialize> IntoResponse for SerdeJson<T> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.0) {
-            Ok(body) => Response::builder().content_type(CONTENT_TYPE).body(body),
+            Ok(body) => Response::builder()
+                .content_type(<Self as Payload>::CONTENT_TYPE)
+                .body(body),
             Err(err) => {
                 tracing::error!(error = %err, "a response body could not be serialized");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -47,24 +48,13 @@ impl<T: Serialize + Send> IntoResponse for SerdeJson<T> {
     }
 }
 
-impl<T: Type + Serialize + Send> ApiResponse for SerdeJson<T> {
+impl<T: ToJSON + Serialize> ApiResponse for SerdeJson<T> {
     fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: vec![MetaResponse {
-                description: "",
-                status: Some(200),
-                status_range: None,
-                content: vec![MetaMediaType {
-                    content_type: CONTENT_TYPE,
-                    schema: <Self as Payload>::schema_ref(),
-                }],
-                headers: vec![],
-            }],
-        }
+        <Json<T> as ApiResponse>::meta()
     }
 
     fn register(registry: &mut Registry) {
-        T::register(registry);
+        <Json<T> as ApiResponse>::register(registry);
     }
 }
 
