@@ -59,7 +59,11 @@ connections together send R requests/s on a fixed schedule, evenly spaced (a thr
 driver keeps it), and each latency counts from the request's scheduled time, so a stall also
 counts for the requests it delayed; a line tells how late requests left. --load F sets R
 per scenario to F times the throughput its closed-loop pass measured (0.5: latency at half
-of saturation).";
+of saturation). Another line counts the slow stretches of the open-loop run (100 ms windows
+where over 5 % of the requests took over 10 ms) and sets beside them the time the virtual
+machine's host stole from its cores (`/proc/stat`), inside those windows and outside.
+The CPU line ends with the rest of the machine's CPU (other processes, the kernel) and the
+steal, each as a share of one core.";
 
 #[derive(Debug, Clone)]
 struct Options {
@@ -482,24 +486,169 @@ fn cpu_seconds_named(comm: &str) -> f64 {
         .sum()
 }
 
-/// Where the CPU went during a scenario: the driver, the gateway, the tickets service, and
-/// PostgreSQL (all its processes).
+/// The whole machine's CPU time so far from the first line of `/proc/stat`, in seconds: busy
+/// (every core's user, nice, system, interrupt and soft-interrupt time) and stolen (time a
+/// core of this virtual machine was ready to run but its host ran something else).
+fn machine_seconds() -> (f64, f64) {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
+        return (0.0, 0.0);
+    };
+    let Some(cpu) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return (0.0, 0.0);
+    };
+    let ticks: Vec<u64> = cpu
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    let at = |i: usize| ticks.get(i).copied().unwrap_or(0) as f64 / 100.0;
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    (at(0) + at(1) + at(2) + at(5) + at(6), at(7))
+}
+
+/// The open loop's record of the host's steal: `/proc/stat`'s stolen time, every 100 ms, from a
+/// thread of its own, so that the slow stretches of a run can be set beside it.
+struct StealWatch {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<(Instant, f64)>>,
+}
+
+impl StealWatch {
+    fn start() -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut samples = vec![(Instant::now(), machine_seconds().1)];
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+                samples.push((Instant::now(), machine_seconds().1));
+            }
+            samples
+        });
+        Self { stop, thread }
+    }
+
+    fn stop(self) -> Vec<(Instant, f64)> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or_default()
+    }
+}
+
+/// How the slow stretches of an open-loop run line up with the host's steal.
+#[derive(Debug, PartialEq)]
+struct SlowStretches {
+    /// 100 ms windows (by scheduled time) in the run, and how many of them were slow: over 5 %
+    /// of the requests scheduled in them took over 10 ms.
+    windows: usize,
+    slow_windows: usize,
+    /// The share of all requests over 10 ms that the slow windows hold, in %.
+    slow_requests_in_them: f64,
+    /// The host's steal inside the slow windows and outside them, in % of one core.
+    steal_in: f64,
+    steal_out: f64,
+}
+
+impl SlowStretches {
+    const WINDOW_MS: u128 = 100;
+    const SLOW: Duration = Duration::from_millis(10);
+
+    /// `requests` holds each request's scheduled time and latency; `steal` the samples of
+    /// [`StealWatch`]. The steal between two samples counts for the window that holds the
+    /// middle of the interval.
+    fn find(requests: &[(Instant, Duration)], steal: &[(Instant, f64)], started: Instant) -> Self {
+        let window_of = |t: Instant| {
+            (t.saturating_duration_since(started).as_millis() / Self::WINDOW_MS) as usize
+        };
+        let windows = requests
+            .iter()
+            .map(|(t, _)| window_of(*t) + 1)
+            .max()
+            .unwrap_or(0);
+        let mut count = vec![(0usize, 0usize); windows];
+        for (t, took) in requests {
+            let w = &mut count[window_of(*t)];
+            w.0 += 1;
+            w.1 += usize::from(*took > Self::SLOW);
+        }
+        let slow: Vec<bool> = count.iter().map(|&(n, s)| s * 20 > n).collect();
+        let slow_requests: usize = count.iter().map(|w| w.1).sum();
+        let in_slow: usize = count
+            .iter()
+            .zip(&slow)
+            .filter(|(_, s)| **s)
+            .map(|(w, _)| w.1)
+            .sum();
+        let (mut stolen_in, mut time_in, mut stolen_out, mut time_out) = (0.0, 0.0, 0.0, 0.0);
+        for pair in steal.windows(2) {
+            let ((t0, s0), (t1, s1)) = (pair[0], pair[1]);
+            let span = t1.duration_since(t0);
+            if slow.get(window_of(t0 + span / 2)).copied().unwrap_or(false) {
+                (stolen_in, time_in) = (stolen_in + (s1 - s0), time_in + span.as_secs_f64());
+            } else {
+                (stolen_out, time_out) = (stolen_out + (s1 - s0), time_out + span.as_secs_f64());
+            }
+        }
+        let percent = |part: f64, whole: f64| {
+            if whole > 0.0 {
+                part * 100.0 / whole
+            } else {
+                0.0
+            }
+        };
+        Self {
+            windows,
+            slow_windows: slow.iter().filter(|s| **s).count(),
+            slow_requests_in_them: percent(in_slow as f64, slow_requests as f64),
+            steal_in: percent(stolen_in, time_in),
+            steal_out: percent(stolen_out, time_out),
+        }
+    }
+
+    fn print(&self) {
+        println!(
+            "    slow stretches: {} of {} windows of {} ms had over 5 % of their requests over {} ms, and {:.0} % of all such requests; the host stole {:.0} % of a core in them, {:.0} % elsewhere",
+            self.slow_windows,
+            self.windows,
+            Self::WINDOW_MS,
+            Self::SLOW.as_millis(),
+            self.slow_requests_in_them,
+            self.steal_in,
+            self.steal_out,
+        );
+    }
+}
+
+/// Where the CPU went during a scenario: the driver, the gateway, the tickets service,
+/// PostgreSQL (all its processes), the machine as a whole, and the time its host stole.
 #[derive(Clone, Copy)]
 struct CpuSample {
     driver: f64,
     gateway: f64,
     tickets: f64,
     postgres: f64,
+    machine: f64,
+    stolen: f64,
 }
 
 impl CpuSample {
     fn take(gateway: u32, tickets: u32) -> Self {
+        let (machine, stolen) = machine_seconds();
         Self {
             driver: cpu_seconds(std::process::id()),
             gateway: cpu_seconds(gateway),
             tickets: cpu_seconds(tickets),
             postgres: cpu_seconds_named("postgres"),
+            machine,
+            stolen,
         }
+    }
+
+    /// The machine's busy time that none of the four above account for: other processes (the
+    /// machine's other servers), the kernel's own threads and interrupts. Steal is not in it,
+    /// but the kernel's per-process times can hold a little of it (they are counted by ticks),
+    /// so with much steal this can fall a little below zero.
+    fn rest(&self) -> f64 {
+        self.machine - self.driver - self.gateway - self.tickets - self.postgres
     }
 }
 
@@ -814,6 +963,7 @@ async fn drive(
     let remaining = Arc::new(std::sync::atomic::AtomicI64::new(opts.requests as i64));
     let cpu_before = CpuSample::take(ctx.gateway_pid, ctx.tickets_pid);
     let started = Instant::now();
+    let steal_watch = rate.map(|_| StealWatch::start());
     // With --rate, the connections send on a fixed schedule (open loop) and latency counts
     // from the scheduled time, so a stall is not hidden by the requests it delayed.
     let conns = opts.concurrency;
@@ -832,6 +982,7 @@ async fn drive(
             let mut rng = Rng(0xA5A5_0000 + task as u64 * 7919 + 1);
             let words: Vec<&str> = WORDS.split_whitespace().collect();
             let mut latencies = Vec::new();
+            let mut times = Vec::new();
             let mut lags = Vec::new();
             let mut errors = 0usize;
             let mut first_error: Option<String> = None;
@@ -1013,20 +1164,25 @@ async fn drive(
                     slowest = Some((took, format!("{method} {}{q}", url.path())));
                 }
                 latencies.push(took);
+                times.push(t0);
                 if !ok {
                     errors += 1;
                 }
             }
-            (latencies, lags, errors, first_error, slowest)
+            (latencies, times, lags, errors, first_error, slowest)
         }));
     }
     let mut all = Vec::new();
     let mut all_lags = Vec::new();
+    let mut timeline = Vec::new();
     let mut slowest: Vec<(Duration, String)> = Vec::new();
     let mut errors = 0;
     let mut first_error = None;
     for t in tasks {
-        let (l, lags, e, f, slow) = t.await?;
+        let (l, times, lags, e, f, slow) = t.await?;
+        if rate.is_some() {
+            timeline.extend(times.into_iter().zip(l.iter().copied()));
+        }
         slowest.extend(slow);
         all.extend(l);
         all_lags.extend(lags);
@@ -1036,6 +1192,7 @@ async fn drive(
     if let Some(pacer) = pacer {
         pacer.stop();
     }
+    let steal = steal_watch.map(StealWatch::stop).unwrap_or_default();
     let elapsed = started.elapsed().as_secs_f64();
     let cpu_after = CpuSample::take(ctx.gateway_pid, ctx.tickets_pid);
     all.sort();
@@ -1072,14 +1229,17 @@ async fn drive(
             percentile_ms(&all_lags, 0.50),
             percentile_ms(&all_lags, 0.99),
         );
+        SlowStretches::find(&timeline, &steal, started).print();
     }
     let per_request = |before: f64, after: f64| (after - before) * 1e6 / all.len().max(1) as f64;
     println!(
-        "    CPU per request: driver {:.0} µs, gateway {:.0} µs, tickets {:.0} µs, postgres {:.0} µs",
+        "    CPU per request: driver {:.0} µs, gateway {:.0} µs, tickets {:.0} µs, postgres {:.0} µs; the rest of the machine {:.0} % of a core, stolen by the host {:.0} %",
         per_request(cpu_before.driver, cpu_after.driver),
         per_request(cpu_before.gateway, cpu_after.gateway),
         per_request(cpu_before.tickets, cpu_after.tickets),
         per_request(cpu_before.postgres, cpu_after.postgres),
+        (cpu_after.rest() - cpu_before.rest()) * 100.0 / elapsed,
+        (cpu_after.stolen - cpu_before.stolen) * 100.0 / elapsed,
     );
     Ok(all.len() as f64 / elapsed)
 }
@@ -1340,4 +1500,38 @@ async fn main() -> anyhow::Result<()> {
         run_backend(backend, &opts).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_stretches_are_the_windows_with_many_slow_requests_and_get_their_steal() {
+        let started = Instant::now();
+        let ms = |n: u64| Duration::from_millis(n);
+        let mut requests = Vec::new();
+        // Window 0: 100 fast requests. Window 1: 100, of which 10 slow (a slow window).
+        // Window 2: 100, of which 2 slow (not slow: 2 % is under 5 %).
+        for w in 0..3u64 {
+            let slow = [0, 10, 2][w as usize];
+            for i in 0..100u64 {
+                let took = if i < slow { ms(30) } else { ms(1) };
+                requests.push((started + ms(w * 100 + i), took));
+            }
+        }
+        // 40 ms of steal in the middle of window 1, 10 ms over windows 0 and 2 together.
+        let steal = [
+            (started, 0.0),
+            (started + ms(100), 0.005),
+            (started + ms(200), 0.045),
+            (started + ms(300), 0.050),
+        ];
+        let found = SlowStretches::find(&requests, &steal, started);
+        assert_eq!(found.windows, 3);
+        assert_eq!(found.slow_windows, 1);
+        assert!((found.slow_requests_in_them - 10.0 * 100.0 / 12.0).abs() < 1e-9);
+        assert!((found.steal_in - 40.0).abs() < 1e-6, "{found:?}");
+        assert!((found.steal_out - 5.0).abs() < 1e-6, "{found:?}");
+    }
 }
