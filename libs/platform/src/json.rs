@@ -6,7 +6,8 @@
 //! `SerdeJson<T>` declares the same content type and schema (so the OpenAPI document does not
 //! change) and writes `T` with its `Serialize` impl. That must produce what `T`'s `ToJSON`
 //! would; a test for each body type compares the two (in the tickets service:
-//! `a_page_serializes_as_its_openapi_object_does`).
+//! `a_page_serializes_as_its_openapi_object_does` for tickets and
+//! `a_comment_page_serializes_as_its_openapi_object_does` for comments).
 
 use poem::{IntoResponse, Response, http::StatusCode};
 use poem_openapi::{

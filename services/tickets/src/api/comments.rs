@@ -3,14 +3,15 @@
 use docket_platform::{
     ApiResult,
     auth::BearerAuth,
+    json::SerdeJson,
     pagination::{self, Cursor},
 };
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi, Tags,
     param::{Path, Query},
-    payload::Json,
 };
+use serde::Serialize;
 
 use super::{AppState, Comment, JsonBody, visible_ticket};
 use crate::{domain::CommentBody, repo::comments as repo};
@@ -30,7 +31,7 @@ pub struct NewComment {
     pub internal: bool,
 }
 
-#[derive(Object)]
+#[derive(Object, Serialize)]
 pub struct CommentPage {
     pub items: Vec<Comment>,
     /// Pass as `cursor` for the next page; null on the last page.
@@ -40,7 +41,7 @@ pub struct CommentPage {
 #[derive(ApiResponse)]
 pub enum CreatedComment {
     #[oai(status = 201)]
-    Created(Json<Comment>),
+    Created(SerdeJson<Comment>),
 }
 
 pub struct CommentsApi;
@@ -62,7 +63,7 @@ impl CommentsApi {
         let text =
             CommentBody::parse(&body.body).map_err(docket_platform::ApiError::Unprocessable)?;
         let row = repo::insert(&state.db, ticket.id, auth.0.id, &text, body.internal).await?;
-        Ok(CreatedComment::Created(Json(row.into())))
+        Ok(CreatedComment::Created(SerdeJson(row.into())))
     }
 
     /// The conversation, oldest first. Internal notes are left out for requesters.
@@ -76,7 +77,7 @@ impl CommentsApi {
         limit: Query<Option<i64>>,
         /// From the previous page's `next_cursor`.
         cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<CommentPage>> {
+    ) -> ApiResult<SerdeJson<CommentPage>> {
         let (ticket, access) = visible_ticket(&state, &auth.0, &id.0).await?;
         let limit = pagination::limit(limit.0)?;
         let after = Cursor::parse_opt(cursor.0.as_deref())?;
@@ -92,9 +93,42 @@ impl CommentsApi {
             at: c.created_at,
             id: c.id.to_string(),
         });
-        Ok(Json(CommentPage {
+        Ok(SerdeJson(CommentPage {
             items: rows.into_iter().map(Comment::from).collect(),
             next_cursor,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone as _, Utc};
+    use poem_openapi::types::ToJSON as _;
+    use uuid::Uuid;
+
+    use super::*;
+
+    /// Comments answer with `SerdeJson`: serde must write what poem-openapi's `ToJSON` would.
+    #[test]
+    fn a_comment_page_serializes_as_its_openapi_object_does() {
+        let at = Utc.timestamp_millis_opt(1_795_000_000_123).unwrap();
+        let comment = |internal| Comment {
+            id: Uuid::now_v7(),
+            ticket_id: Uuid::now_v7(),
+            author_id: Uuid::now_v7(),
+            body: "It \"works\" — now\nthanks".into(),
+            internal,
+            created_at: at,
+        };
+        for next_cursor in [None, Some("abc".to_owned())] {
+            let page = CommentPage {
+                items: vec![comment(false), comment(true)],
+                next_cursor,
+            };
+            assert_eq!(
+                serde_json::to_value(&page).unwrap(),
+                page.to_json().unwrap()
+            );
+        }
     }
 }

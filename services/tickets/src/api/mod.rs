@@ -49,8 +49,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
 }
 
-// `Serialize` writes what `Object` does (see `docket_platform::json`): the hot reads answer
-// with a `SerdeJson`.
+// `Serialize` writes what `Object` does (see `docket_platform::json`): tickets and comments
+// are answered with a `SerdeJson`.
 /// A ticket as the API shows it.
 #[derive(Debug, Clone, Object, Serialize)]
 pub struct Ticket {
@@ -91,13 +91,14 @@ impl From<TicketRow> for Ticket {
 }
 
 /// A comment, or an internal note (`internal: true`, seen by agents and admins only).
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct Comment {
     pub id: Uuid,
     pub ticket_id: Uuid,
     pub author_id: Uuid,
     pub body: String,
     pub internal: bool,
+    #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 

@@ -10,7 +10,6 @@ use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi, Tags,
     param::{Header, Path, Query},
-    payload::Json,
     types::MaybeUndefined,
 };
 use serde::Serialize;
@@ -68,7 +67,7 @@ pub struct TicketPage {
 pub enum CreatedTicket {
     /// The ticket, `open`, at version 1.
     #[oai(status = 201)]
-    Created(Json<Ticket>),
+    Created(SerdeJson<Ticket>),
 }
 
 #[derive(ApiResponse)]
@@ -139,7 +138,7 @@ impl TicketsApi {
         )
         .await?;
         tracing::info!(ticket_id = %row.id, "ticket opened");
-        Ok(CreatedTicket::Created(Json(row.into())))
+        Ok(CreatedTicket::Created(SerdeJson(row.into())))
     }
 
     /// List tickets, newest first. Requesters see only their own. `q` searches subject,
@@ -221,7 +220,7 @@ impl TicketsApi {
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
         body: JsonBody<TicketPatch>,
-    ) -> ApiResult<Json<Ticket>> {
+    ) -> ApiResult<SerdeJson<Ticket>> {
         let (current, access) = visible_ticket(&state, &auth.0, &id.0).await?;
         let body = body.into_inner()?;
         access.may_patch(&PatchFields {
@@ -276,7 +275,7 @@ impl TicketsApi {
             }
         }
         match repo::update(&state.db, &current, expected, changes, auth.0.id).await? {
-            UpdateOutcome::Updated(row) => Ok(Json(row.into())),
+            UpdateOutcome::Updated(row) => Ok(SerdeJson(row.into())),
             UpdateOutcome::Stale => Err(stale()),
         }
     }
