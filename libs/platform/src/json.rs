@@ -5,9 +5,8 @@
 //! fifth of the tickets service's CPU (services/tickets/BENCH.md, fifteenth session).
 //! `SerdeJson<T>` declares the same content type and schema (so the OpenAPI document does not
 //! change) and writes `T` with its `Serialize` impl. That must produce what `T`'s `ToJSON`
-//! would; a test for each body type compares the two (in the tickets service:
-//! `a_page_serializes_as_its_openapi_object_does` for tickets and
-//! `a_comment_page_serializes_as_its_openapi_object_does` for comments).
+//! would; a test compares the two for each body type (in the tickets service:
+//! `ticket_and_comment_pages_serialize_as_their_openapi_objects_do`).
 
 use poem::{IntoResponse, Response, http::StatusCode};
 use poem_openapi::{

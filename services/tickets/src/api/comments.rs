@@ -99,36 +99,3 @@ impl CommentsApi {
         }))
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use chrono::{TimeZone as _, Utc};
-    use poem_openapi::types::ToJSON as _;
-    use uuid::Uuid;
-
-    use super::*;
-
-    /// Comments answer with `SerdeJson`: serde must write what poem-openapi's `ToJSON` would.
-    #[test]
-    fn a_comment_page_serializes_as_its_openapi_object_does() {
-        let at = Utc.timestamp_millis_opt(1_795_000_000_123).unwrap();
-        let comment = |internal| Comment {
-            id: Uuid::now_v7(),
-            ticket_id: Uuid::now_v7(),
-            author_id: Uuid::now_v7(),
-            body: "It \"works\" — now\nthanks".into(),
-            internal,
-            created_at: at,
-        };
-        for next_cursor in [None, Some("abc".to_owned())] {
-            let page = CommentPage {
-                items: vec![comment(false), comment(true)],
-                next_cursor,
-            };
-            assert_eq!(
-                serde_json::to_value(&page).unwrap(),
-                page.to_json().unwrap()
-            );
-        }
-    }
-}

@@ -187,3 +187,55 @@ pub fn openapi() -> poem_openapi::OpenApiService<Apis, ()> {
          the gateway.",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+    use poem_openapi::types::ToJSON;
+
+    use super::{comments::CommentPage, tickets::TicketPage, *};
+
+    fn assert_serde_writes_what_to_json_does<T: Serialize + ToJSON>(value: &T) {
+        assert_eq!(
+            serde_json::to_value(value).unwrap(),
+            value.to_json().unwrap()
+        );
+    }
+
+    /// Tickets and comments answer with `SerdeJson`: serde must write what poem-openapi's
+    /// `ToJSON` would, null assignee, timestamps and all.
+    #[test]
+    fn ticket_and_comment_pages_serialize_as_their_openapi_objects_do() {
+        let at = Utc.timestamp_millis_opt(1_795_000_000_123).unwrap();
+        let ticket = |assignee_id| Ticket {
+            id: Uuid::now_v7(),
+            subject: "Printer \"jammed\" — again".into(),
+            description: "Line one\nline two".into(),
+            status: Status::InProgress,
+            priority: Priority::Urgent,
+            requester_id: Uuid::now_v7(),
+            assignee_id,
+            version: 7,
+            created_at: at,
+            updated_at: at + chrono::Duration::milliseconds(1),
+        };
+        let comment = |internal| Comment {
+            id: Uuid::now_v7(),
+            ticket_id: Uuid::now_v7(),
+            author_id: Uuid::now_v7(),
+            body: "It \"works\" — now\nthanks".into(),
+            internal,
+            created_at: at,
+        };
+        for next_cursor in [None, Some("abc".to_owned())] {
+            assert_serde_writes_what_to_json_does(&TicketPage {
+                items: vec![ticket(None), ticket(Some(Uuid::now_v7()))],
+                next_cursor: next_cursor.clone(),
+            });
+            assert_serde_writes_what_to_json_does(&CommentPage {
+                items: vec![comment(false), comment(true)],
+                next_cursor,
+            });
+        }
+    }
+}

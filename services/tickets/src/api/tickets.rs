@@ -303,39 +303,7 @@ impl TicketsApi {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{TimeZone as _, Utc};
-    use poem_openapi::types::ToJSON as _;
-
     use super::*;
-
-    /// The list and the get answer with `SerdeJson`: serde must write what poem-openapi's
-    /// `ToJSON` would, null assignee, timestamps and all.
-    #[test]
-    fn a_page_serializes_as_its_openapi_object_does() {
-        let at = Utc.timestamp_millis_opt(1_795_000_000_123).unwrap();
-        let ticket = |assignee_id| Ticket {
-            id: Uuid::now_v7(),
-            subject: "Printer \"jammed\" — again".into(),
-            description: "Line one\nline two".into(),
-            status: Status::InProgress,
-            priority: Priority::Urgent,
-            requester_id: Uuid::now_v7(),
-            assignee_id,
-            version: 7,
-            created_at: at,
-            updated_at: at + chrono::Duration::milliseconds(1),
-        };
-        for next_cursor in [None, Some("abc".to_owned())] {
-            let page = TicketPage {
-                items: vec![ticket(None), ticket(Some(Uuid::now_v7()))],
-                next_cursor,
-            };
-            assert_eq!(
-                serde_json::to_value(&page).unwrap(),
-                page.to_json().unwrap()
-            );
-        }
-    }
 
     #[test]
     fn if_match_is_read_quoted_or_bare_and_wins_over_the_body() {
