@@ -17,8 +17,9 @@ use poem_openapi::{
 };
 use serde::Serialize;
 
-/// A `200 application/json` response body, serialized straight from `T` (see the module).
-/// Its content type, schema and response metadata are `Json<T>`'s own.
+/// An `application/json` body, serialized straight from `T` (see the module): a `200`
+/// response when a handler returns it, or the payload of an `ApiResponse` variant of any
+/// status (`201 Created`). Its content type, schema and response metadata are `Json<T>`'s own.
 #[derive(Debug, Clone)]
 pub struct SerdeJson<T>(pub T);
 

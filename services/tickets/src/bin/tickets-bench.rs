@@ -535,7 +535,7 @@ impl StealWatch {
 }
 
 /// How the slow stretches of an open-loop run line up with the host's steal.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 struct SlowStretches {
     /// 100 ms windows (by scheduled time) in the run, and how many of them were slow: over 5 %
     /// of the requests scheduled in them took over 10 ms.
