@@ -16,7 +16,7 @@ use std::{
 use sqlx::{AnyConnection, Connection as _, any::AnyConnectOptions};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use super::{Attached, Backend, Mapped, PING_AFTER_IDLE, tune_sqlite};
+use super::{Attached, Backend, PING_AFTER_IDLE, tune_sqlite};
 
 /// How long a statement waits for a connection before it fails (as the pool's acquire does).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -93,7 +93,7 @@ impl DirectPool {
                 None => {
                     let mut conn = AnyConnection::connect_with(&self.options).await?;
                     if self.backend == Backend::Sqlite {
-                        tune_sqlite(&mut conn, 0, Mapped::READER, &self.attached).await?;
+                        tune_sqlite(&mut conn, 0, &self.attached).await?;
                     }
                     conn
                 }

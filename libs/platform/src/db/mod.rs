@@ -228,69 +228,33 @@ impl Db {
 /// by a database restart meanwhile, and is checked and replaced before anyone uses it.
 pub const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
-/// How much of a SQLite database file a connection maps into memory, where it maps one (see
-/// [`Mapped`]). SQLite then reads a page where the kernel's page cache holds it, instead of
-/// copying it out with a system call: at a million tickets that halved the CPU of a search
-/// (`services/tickets/BENCH.md`, fourth session). The mapping is of the page cache the kernel
-/// keeps anyway, so it costs address space, not memory; SQLite maps no more than the file's
-/// size, and writes still go through the WAL. SQLite's own ceiling is 2 GiB unless built with
-/// a higher `SQLITE_MAX_MMAP_SIZE`, which `.cargo/config.toml` sets.
+/// How much of a SQLite database file each connection maps into memory. SQLite then reads a
+/// page where the kernel's page cache holds it, instead of copying it out with a system call:
+/// at a million tickets that halved the CPU of a search (`services/tickets/BENCH.md`). The
+/// mapping is of the page cache the kernel keeps anyway, so it costs address space, not
+/// memory; SQLite maps no more than the file's size, and writes still go through the WAL.
+/// SQLite's own ceiling is 2 GiB unless built with a higher `SQLITE_MAX_MMAP_SIZE`, which
+/// `.cargo/config.toml` sets.
 pub const SQLITE_MMAP_BYTES: u64 = 64 << 30;
 
-/// Which files of a SQLite connection are mapped into memory ([`SQLITE_MMAP_BYTES`]).
-///
-/// A mapping pays only on a file that other connections seldom change. In WAL mode, a
-/// connection that begins a read after another connection's commit unmaps the whole file and
-/// then faults its pages back in; the unmap also interrupts the other core to flush its TLB.
-/// Under writes that cost a PATCH more than the mapping saved it (`services/tickets/BENCH.md`,
-/// sixteenth session). So a reading connection reads its service's own file, which every write
-/// changes, through its page cache, and maps only the files it attaches: the tickets' search
-/// index, which its writer changes at most once a round and only when text changed. A writing
-/// connection maps the file it writes alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mapped {
-    /// The file the connection was opened on.
-    pub main: bool,
-    /// Each file it attaches.
-    pub attached: bool,
-}
-
-impl Mapped {
-    /// Connections that read while one writer writes the main file.
-    pub const READER: Self = Self {
-        main: false,
-        attached: true,
-    };
-    /// The one connection that writes the main file, reading what others write elsewhere.
-    pub const WRITER: Self = Self {
-        main: true,
-        attached: false,
-    };
-
-    fn bytes(on: bool) -> u64 {
-        if on { SQLITE_MMAP_BYTES } else { 0 }
-    }
-}
-
-/// SQLite connections: WAL, `synchronous = NORMAL`, a busy timeout, foreign keys, SQLite's
-/// default page cache and the `attached` files, mapped as a reader's ([`Mapped::READER`]).
-/// Other backends: `options` as they are.
+/// SQLite connections: WAL, `synchronous = NORMAL`, a busy timeout, foreign keys, the file
+/// mapped into memory ([`SQLITE_MMAP_BYTES`]), SQLite's default page cache and the `attached`
+/// files. Other backends: `options` as they are.
 fn sqlite_tuned(backend: Backend, options: AnyPoolOptions, attached: Attached) -> AnyPoolOptions {
     if backend != Backend::Sqlite {
         return options;
     }
     options.after_connect(move |conn, _meta| {
         let attached = attached.clone();
-        Box::pin(async move { tune_sqlite(conn, 0, Mapped::READER, &attached).await })
+        Box::pin(async move { tune_sqlite(conn, 0, &attached).await })
     })
 }
 
 /// Tunes a SQLite connection (see [`sqlite_tuned`]), with a page cache of `cache_kib` KiB
-/// (0: SQLite's default), its files mapped as `mapped` says, and attaches `attached`.
+/// (0: SQLite's default), and attaches `attached`, each file mapped as the main one.
 pub async fn tune_sqlite(
     conn: &mut sqlx::AnyConnection,
     cache_kib: u32,
-    mapped: Mapped,
     attached: &[(String, String)],
 ) -> Result<(), sqlx::Error> {
     conn.execute(
@@ -298,7 +262,7 @@ pub async fn tune_sqlite(
          PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
     )
     .await?;
-    conn.execute(format!("PRAGMA main.mmap_size = {}", Mapped::bytes(mapped.main)).as_str())
+    conn.execute(format!("PRAGMA mmap_size = {SQLITE_MMAP_BYTES}").as_str())
         .await?;
     if cache_kib > 0 {
         conn.execute(format!("PRAGMA cache_size = -{cache_kib}").as_str())
@@ -309,8 +273,7 @@ pub async fn tune_sqlite(
             .bind(path)
             .execute(&mut *conn)
             .await?;
-        let bytes = Mapped::bytes(mapped.attached);
-        conn.execute(format!("PRAGMA \"{schema}\".mmap_size = {bytes}").as_str())
+        conn.execute(format!("PRAGMA \"{schema}\".mmap_size = {SQLITE_MMAP_BYTES}").as_str())
             .await?;
     }
     Ok(())
@@ -362,32 +325,22 @@ mod tests {
 
     static NO_MIGRATIONS: Migrator = Migrator::DEFAULT;
 
-    /// Reading connections leave the main file unmapped and map what they attach (see
-    /// [`Mapped`]). Fails when SQLite was built without the raised `SQLITE_MAX_MMAP_SIZE` (it
-    /// then clamps the mapping to 2 GiB) or with its count of memory in use.
+    /// Fails when SQLite was built without the raised `SQLITE_MAX_MMAP_SIZE` (it then clamps
+    /// the mapping to 2 GiB) or with its count of memory in use.
     #[tokio::test]
-    async fn sqlite_readers_map_attached_files_only() {
+    async fn sqlite_connections_map_the_database_file() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("m.db").display());
-        let index = dir.path().join("m.db-index").display().to_string();
         let migrations = Migrations {
             sqlite: &NO_MIGRATIONS,
             postgres: &NO_MIGRATIONS,
         };
-        let db = Db::connect_attaching(&url, migrations, 2, &[("idx", &index)])
+        let db = Db::connect(&url, migrations, 2).await.unwrap();
+        let mmap: i64 = sqlx::query_scalar("PRAGMA mmap_size")
+            .fetch_one(&db.pool)
             .await
             .unwrap();
-        for (pragma, bytes) in [("main", 0), ("idx", SQLITE_MMAP_BYTES)] {
-            let sql = format!("PRAGMA {pragma}.mmap_size");
-            let from_pool: i64 = sqlx::query_scalar(&sql).fetch_one(&db.pool).await.unwrap();
-            let row = db.fetch_optional(sqlx::query(&sql)).await.unwrap().unwrap();
-            let direct: i64 = sqlx::Row::try_get(&row, 0).unwrap();
-            assert_eq!(
-                (from_pool as u64, direct as u64),
-                (bytes, bytes),
-                "{pragma}"
-            );
-        }
+        assert_eq!(mmap as u64, SQLITE_MMAP_BYTES);
         // Built without SQLite's count of memory in use (`.cargo/config.toml`).
         let memstatus: i64 =
             sqlx::query_scalar("SELECT sqlite_compileoption_used('DEFAULT_MEMSTATUS=0')")

@@ -28,7 +28,7 @@ use sqlx::{
 };
 use tokio::sync::{OwnedMutexGuard, oneshot, watch};
 
-use super::{Arg, Mapped, query_with, tune_sqlite};
+use super::{Arg, query_with, tune_sqlite};
 
 type Statement = (String, Vec<Arg>);
 
@@ -63,7 +63,7 @@ async fn connection<'t>(
 ) -> Result<&'t mut AnyConnection, sqlx::Error> {
     if turn.is_none() {
         let mut conn = AnyConnection::connect_with(options).await?;
-        tune_sqlite(&mut conn, WRITER_CACHE_KIB, Mapped::WRITER, &[]).await?;
+        tune_sqlite(&mut conn, WRITER_CACHE_KIB, &[]).await?;
         **turn = Some(conn);
     }
     turn.as_mut().ok_or(sqlx::Error::PoolClosed)

@@ -664,9 +664,8 @@ fn status_kib(pid: u32, field: &str) -> Option<u64> {
 
 /// The highest anonymous resident memory (`RssAnon`: heap, stacks, SQLite's page caches) that
 /// `pid` reaches while the returned task runs, sampled every 20 ms. The kernel's own peak,
-/// `VmHWM`, also counts the pages of the database files that SQLite maps (see
-/// `docket_platform::db::Mapped`), once per connection that touched them: that is the
-/// kernel's page cache, not the service's memory.
+/// `VmHWM`, also counts the database file's pages that SQLite maps, once per connection that
+/// touched them: that is the kernel's page cache, not the service's memory.
 fn watch_anon_peak(
     pid: u32,
 ) -> (
@@ -1484,7 +1483,7 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
     match status_kib(tickets.0.id(), "VmHWM") {
         Some(kib) => println!(
             "  tickets service peak memory: {:.1} MiB anonymous (sampled RssAnon); \
-             {:.1} MiB VmHWM, which adds the mapped database files once per connection",
+             {:.1} MiB VmHWM, which adds the mapped database file once per connection",
             anon as f64 / 1024.0,
             kib as f64 / 1024.0
         ),

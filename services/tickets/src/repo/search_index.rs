@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use docket_platform::{
-    db::{Arg, Db, Mapped, sqlite_file, tune_sqlite},
+    db::{Arg, Db, sqlite_file, tune_sqlite},
     health::{CheckOutcome, HealthCheck},
 };
 use futures_util::future::BoxFuture;
@@ -213,7 +213,6 @@ async fn open(files: &Files) -> anyhow::Result<AnyConnection> {
     tune_sqlite(
         &mut conn,
         WRITER_CACHE_KIB,
-        Mapped::WRITER,
         &[("source".to_owned(), files.tickets.clone())],
     )
     .await?;
