@@ -39,13 +39,19 @@ const HELP: &str = "usage: tickets-bench [--backend sqlite|postgres|both] [--tic
        [--comments N] [--concurrency N] [--requests N] [--seconds N] [--pg-url URL] [--dir PATH]
        [--rate R | --load F] [--only floor,list,filter,search,search-common,get,create,patch,
        comment,comment-long,writes,mixed]
-       [--db-connections N] [--tickets-log DIRECTIVE]
+       [--db-connections N] [--tickets-log DIRECTIVE] [--gateway-log DIRECTIVE]
+       [--direct] [--driver-threads N] [--driver-spin-us US]
 defaults: both, 1000000 tickets, 1000 users, 3 comments, 64 connections, 20000 requests or
 15 s per scenario, postgres://postgres@127.0.0.1:5432/postgres, target/bench, every scenario
 (--only runs the ones it names, in its order: `--only create,search` searches after the creates),
 16 database connections in the tickets service (its DB_MAX_CONNECTIONS), and its LOG_LEVEL
 `warn` (its log is tickets-<backend>.log in --dir; `docket_tickets::repo::search_index=debug,warn`
-logs each round of the SQLite search index).
+logs each round of the SQLite search index); the gateway's LOG_LEVEL is `warn` too
+(--gateway-log; `info` logs each request with its latency as the gateway saw it).
+Experiments on the driver itself: --direct sends the requests to the tickets service instead of
+the gateway; --driver-threads sets the driver's tokio worker threads (default 2; 1 runs it on a
+single-threaded runtime); --driver-spin-us burns that much CPU in the driver before each
+request, to see whether the driver's own cost moves the services' latency.
 `floor` is the cheapest request the same path can carry: forwarded by the gateway, its token
 checked by the service, then refused by validation (`limit=0`, a 422) before any database work.
 `comment` comments on tickets drawn from the seeded ones (a few comments each); `comment-long`
@@ -83,6 +89,15 @@ struct Options {
     db_connections: usize,
     /// The tickets service's LOG_LEVEL.
     tickets_log: String,
+    /// The gateway's LOG_LEVEL.
+    gateway_log: String,
+    /// Worker threads of the driver's own runtime (1: a single-threaded runtime).
+    driver_threads: usize,
+    /// CPU time the driver burns before each request (an experiment: does the driver's own
+    /// cost move the services' latency?).
+    driver_spin: Duration,
+    /// Drive the tickets service itself, not the gateway.
+    direct: bool,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -143,6 +158,10 @@ fn options() -> anyhow::Result<Options> {
         },
         db_connections: num("--db-connections", 16)?.max(1),
         tickets_log: get("--tickets-log").unwrap_or_else(|| "warn".into()),
+        gateway_log: get("--gateway-log").unwrap_or_else(|| "warn".into()),
+        driver_threads: num("--driver-threads", 2)?.max(1),
+        driver_spin: Duration::from_micros(num("--driver-spin-us", 0)? as u64),
+        direct: args.iter().any(|a| a == "--direct"),
     })
 }
 
@@ -894,6 +913,8 @@ struct Ctx {
     patch_targets: Vec<Uuid>,
     gateway_pid: u32,
     tickets_pid: u32,
+    /// See `Options::driver_spin`.
+    driver_spin: Duration,
 }
 
 /// The `p` quantile of sorted durations, in milliseconds (0 when there are none).
@@ -1032,6 +1053,12 @@ async fn drive(
                     ][step % 8],
                     other => other,
                 };
+                if !ctx.driver_spin.is_zero() {
+                    let until = Instant::now() + ctx.driver_spin;
+                    while Instant::now() < until {
+                        std::hint::spin_loop();
+                    }
+                }
                 let rb = match kind {
                     Scenario::Floor => ctx
                         .http
@@ -1432,13 +1459,17 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
             ("AUTH_URL", auth_base.clone()),
             ("TICKETS_URL", tickets_base.clone()),
             ("RATE_LIMIT_ENABLED", "false".into()),
-            ("LOG_LEVEL", "warn".into()),
+            ("LOG_LEVEL", opts.gateway_log.clone()),
             ("WEB_DIR", opts.dir.join("no-web").display().to_string()),
         ],
         &opts.dir.join(format!("gateway-{backend:?}.log")),
     )?;
     wait_live(&http, &gateway_base).await?;
-    println!("  driving {gateway_base} (gateway) → {tickets_base} (tickets)");
+    if opts.direct {
+        println!("  driving {tickets_base} (tickets) directly, not its gateway {gateway_base}");
+    } else {
+        println!("  driving {gateway_base} (gateway) → {tickets_base} (tickets)");
+    }
     let patch_targets = seeded
         .sample_ids
         .iter()
@@ -1451,7 +1482,12 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
     }
     let ctx = Arc::new(Ctx {
         http,
-        base: gateway_base,
+        base: if opts.direct {
+            tickets_base.clone()
+        } else {
+            gateway_base
+        },
+        driver_spin: opts.driver_spin,
         agent: agent_token,
         requesters: requester_tokens,
         sample: seeded.sample_ids.clone(),
@@ -1492,14 +1528,25 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     sqlx::any::install_default_drivers();
     let opts = options()?;
-    for backend in opts.backends.clone() {
-        run_backend(backend, &opts).await?;
-    }
-    Ok(())
+    let runtime = if opts.driver_threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(opts.driver_threads)
+            .enable_all()
+            .build()?
+    };
+    runtime.block_on(async {
+        for backend in opts.backends.clone() {
+            run_backend(backend, &opts).await?;
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]
