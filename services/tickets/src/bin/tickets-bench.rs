@@ -49,7 +49,7 @@ defaults: both, 1000000 tickets, 1000 users, 3 comments, 64 connections, 20000 r
 logs each round of the SQLite search index); the gateway's LOG_LEVEL is `warn` too
 (--gateway-log; `info` logs each request with its latency as the gateway saw it).
 Experiments on the driver itself: --direct sends the requests to the tickets service instead of
-the gateway; --driver-threads sets the driver's tokio worker threads (default 2; 1 runs it on a
+the gateway; --driver-threads sets the driver's tokio worker threads (default one per core; 1 runs it on a
 single-threaded runtime); --driver-spin-us burns that much CPU in the driver before each
 request, to see whether the driver's own cost moves the services' latency.
 `floor` is the cheapest request the same path can carry: forwarded by the gateway, its token
@@ -91,8 +91,9 @@ struct Options {
     tickets_log: String,
     /// The gateway's LOG_LEVEL.
     gateway_log: String,
-    /// Worker threads of the driver's own runtime (1: a single-threaded runtime).
-    driver_threads: usize,
+    /// Worker threads of the driver's own runtime (1: a single-threaded runtime; none:
+    /// tokio's default, one per core unless `TOKIO_WORKER_THREADS` says otherwise).
+    driver_threads: Option<usize>,
     /// CPU time the driver burns before each request (an experiment: does the driver's own
     /// cost move the services' latency?).
     driver_spin: Duration,
@@ -159,7 +160,10 @@ fn options() -> anyhow::Result<Options> {
         db_connections: num("--db-connections", 16)?.max(1),
         tickets_log: get("--tickets-log").unwrap_or_else(|| "warn".into()),
         gateway_log: get("--gateway-log").unwrap_or_else(|| "warn".into()),
-        driver_threads: num("--driver-threads", 2)?.max(1),
+        driver_threads: get("--driver-threads")
+            .map(|v| v.parse::<usize>().map(|n| n.max(1)))
+            .transpose()
+            .context("--driver-threads")?,
         driver_spin: Duration::from_micros(num("--driver-spin-us", 0)? as u64),
         direct: args.iter().any(|a| a == "--direct"),
     })
@@ -1531,15 +1535,17 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     sqlx::any::install_default_drivers();
     let opts = options()?;
-    let runtime = if opts.driver_threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
+    let runtime = match opts.driver_threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .build()?
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(opts.driver_threads)
+            .build()?,
+        Some(n) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
             .enable_all()
-            .build()?
+            .build()?,
+        None => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?,
     };
     runtime.block_on(async {
         for backend in opts.backends.clone() {
