@@ -1535,18 +1535,14 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     sqlx::any::install_default_drivers();
     let opts = options()?;
-    let runtime = match opts.driver_threads {
-        Some(1) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?,
-        Some(n) => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(n)
-            .enable_all()
-            .build()?,
-        None => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?,
+    let mut builder = match opts.driver_threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
     };
+    if let Some(n) = opts.driver_threads.filter(|&n| n > 1) {
+        builder.worker_threads(n);
+    }
+    let runtime = builder.enable_all().build()?;
     runtime.block_on(async {
         for backend in opts.backends.clone() {
             run_backend(backend, &opts).await?;
