@@ -126,6 +126,12 @@ pub enum ApiError {
     BadGateway(String),
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// Too much work of one kind at once (e.g. password hashing): 503 with `Retry-After`.
+    #[error("{detail}")]
+    Busy {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("{0}")]
     GatewayTimeout(String),
     #[error("internal error: {0:#}")]
@@ -179,7 +185,7 @@ impl ApiError {
                 "bad-gateway",
                 "Upstream service unavailable",
             ),
-            ServiceUnavailable(_) => (
+            ServiceUnavailable(_) | Busy { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "Service unavailable",
@@ -267,6 +273,9 @@ impl ResponseError for ApiError {
     fn as_response(&self) -> Response {
         let mut resp = self.to_problem().into_response();
         if let ApiError::TooManyRequests {
+            retry_after_secs, ..
+        }
+        | ApiError::Busy {
             retry_after_secs, ..
         } = self
             && let Ok(v) = retry_after_secs.to_string().parse()

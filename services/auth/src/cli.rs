@@ -87,7 +87,7 @@ async fn create_user(command: &str, args: &[String]) -> anyhow::Result<()> {
     let source = Source::load().await?;
     let settings = Settings::from_source(&source)?;
     let db = Db::connect(settings.database_url.expose(), MIGRATIONS, 2).await?;
-    let hasher = PasswordHasher::new()?;
+    let hasher = PasswordHasher::new(settings.hash_limits)?;
     let hash = hasher.hash(&password).await?;
     if let Some(existing) = users::find_by_email(&db.pool, email.as_str()).await? {
         sqlx::query("UPDATE users SET role = $1, active = 1, password_hash = $2 WHERE id = $3")

@@ -4,6 +4,8 @@ use std::{path::PathBuf, time::Duration};
 
 use docket_platform::config::{CommonSettings, ConfigError, Secret, Source};
 
+use crate::domain::HashLimits;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub common: CommonSettings,
@@ -18,6 +20,9 @@ pub struct Settings {
     pub jwt_leeway_secs: u64,
     /// `Secure` on the refresh cookie; turn off only for plain-http development hosts.
     pub cookie_secure: bool,
+    /// How much password hashing may run at once (from a memory budget) and how long a
+    /// request waits for a turn.
+    pub hash_limits: HashLimits,
 }
 
 impl Settings {
@@ -36,6 +41,21 @@ impl Settings {
                 "must be positive",
             ));
         }
+        let hash_budget_mib: usize =
+            source.parse("PASSWORD_HASH_MEMORY_MIB", HashLimits::DEFAULT_BUDGET_MIB)?;
+        if hash_budget_mib == 0 {
+            return Err(ConfigError::new(
+                "PASSWORD_HASH_MEMORY_MIB",
+                "must be positive",
+            ));
+        }
+        let hash_limits = HashLimits::from_budget(
+            hash_budget_mib,
+            source.millis(
+                "PASSWORD_HASH_WAIT_MS",
+                HashLimits::DEFAULT_WAIT.as_millis() as u64,
+            )?,
+        );
         Ok(Self {
             common: CommonSettings::from_source(source, 8081)?,
             database_url: Secret::new(source.string("DATABASE_URL", "sqlite://data/auth.db")),
@@ -47,6 +67,7 @@ impl Settings {
             refresh_token_ttl,
             jwt_leeway_secs: source.parse("JWT_LEEWAY_SECS", 5)?,
             cookie_secure: source.bool("COOKIE_SECURE", true)?,
+            hash_limits,
         })
     }
 }

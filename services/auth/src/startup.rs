@@ -52,7 +52,8 @@ pub async fn state(settings: Settings) -> anyhow::Result<AppState> {
         Some(pem) => SigningKeys::from_pem(pem.expose())?,
         None => SigningKeys::load_or_generate(&settings.data_dir)?,
     };
-    let hasher = tokio::task::spawn_blocking(PasswordHasher::new).await??;
+    let limits = settings.hash_limits;
+    let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(limits)).await??;
     Ok(AppState {
         db,
         keys: Arc::new(keys),

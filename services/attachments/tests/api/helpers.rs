@@ -11,7 +11,7 @@ use docket_attachments::{
     storage::{KEY_PREFIX, S3Storage},
 };
 use docket_auth::{
-    domain::{Password, PasswordHasher},
+    domain::{HashLimits, Password, PasswordHasher},
     keys::SigningKeys,
     repo::users::{self, NewUser},
 };
@@ -271,7 +271,7 @@ impl TestApp {
             role.as_str(),
             uuid::Uuid::new_v4().simple()
         );
-        let hash = PasswordHasher::new()
+        let hash = PasswordHasher::new(HashLimits::default())
             .unwrap()
             .hash(&Password::parse("password123").unwrap())
             .await

@@ -227,7 +227,7 @@ impl AuthApi {
                 &body.password,
                 user.as_ref().map(|u| u.password_hash.as_str()),
             )
-            .await;
+            .await?;
         let Some(user) = user.filter(|_| ok) else {
             return Err(bad());
         };
@@ -282,12 +282,16 @@ impl AuthApi {
         Ok(Issued::Ok(Json(resp), cookie))
     }
 
-    /// Sign out: revoke the presented refresh token (cookie or body) and clear the cookie.
+    /// Sign out: end the presented refresh token's sign-in and clear the cookie.
+    ///
+    /// The refresh token (cookie or body) and every token rotated from the same sign-in are
+    /// revoked. The refresh token is the session, so it is all this needs: an access token that has
+    /// expired meanwhile must not leave the session alive behind "Sign out". An unknown or
+    /// already revoked token is still a 204 (the session is over either way).
     #[oai(path = "/api/auth/logout", method = "post")]
     async fn logout(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         req: &Request,
         body: Body,
     ) -> ApiResult<LoggedOut> {
@@ -298,9 +302,9 @@ impl AuthApi {
         if let Some(token) = presented_refresh_token(req, &bytes)?
             && let Some(row) =
                 refresh_tokens::find_by_hash(&state.db.pool, &hash_token(&token)).await?
-            && row.user_id == auth.0.id
         {
             refresh_tokens::revoke_family(&state.db.pool, &row.family_id).await?;
+            tracing::info!(user_id = %row.user_id, "signed out");
         }
         Ok(LoggedOut::NoContent(state.cookie("", 0)))
     }

@@ -4,7 +4,7 @@ mod email;
 mod password;
 
 pub use email::Email;
-pub use password::{Password, PasswordHasher};
+pub use password::{HashLimits, Password, PasswordHasher};
 
 /// A display name: trimmed, 1–100 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]

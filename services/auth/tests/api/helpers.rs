@@ -2,7 +2,7 @@
 
 use docket_auth::{
     Application, Settings,
-    domain::{Password, PasswordHasher},
+    domain::{HashLimits, Password, PasswordHasher},
     keys::SigningKeys,
     repo::users::{self, NewUser},
 };
@@ -119,7 +119,7 @@ impl TestApp {
             role.as_str(),
             uuid::Uuid::new_v4().simple()
         );
-        let hasher = PasswordHasher::new().unwrap();
+        let hasher = PasswordHasher::new(HashLimits::default()).unwrap();
         let hash = hasher
             .hash(&Password::parse("password123").unwrap())
             .await

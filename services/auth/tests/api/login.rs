@@ -2,12 +2,14 @@ use docket_platform::auth::Role;
 use docket_testkit::{Backend, assert_problem, backend_tests};
 use serde_json::{Value, json};
 
-use crate::helpers::spawn;
+use crate::helpers::{spawn, spawn_with};
 
 backend_tests!(
     login_answers_unknown_email_and_wrong_password_alike,
     refresh_rotates_and_a_reused_token_revokes_the_family,
     refresh_accepts_the_cookie_and_logout_revokes_it,
+    signing_out_after_the_access_token_expired_still_ends_the_session,
+    logins_beyond_the_hashing_bound_get_503_with_retry_after,
     a_deactivated_user_cannot_sign_in_or_refresh,
 );
 
@@ -97,16 +99,14 @@ async fn refresh_accepts_the_cookie_and_logout_revokes_it(backend: Backend) {
     let body: Value = resp.json().await.unwrap();
     let rotated = body["refresh_token"].as_str().unwrap().to_owned();
     let access = body["access_token"].as_str().unwrap().to_owned();
-    // Logout needs a signed-in caller.
-    assert_problem(
-        app.http
-            .post(app.url("/api/auth/logout"))
-            .send()
-            .await
-            .unwrap(),
-        401,
-    )
-    .await;
+    // Signing out with no session at all is not an error: there is nothing left to end.
+    let resp = app
+        .http
+        .post(app.url("/api/auth/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
     let resp = app
         .http
         .post(app.url("/api/auth/logout"))
@@ -153,4 +153,72 @@ async fn a_deactivated_user_cannot_sign_in_or_refresh(backend: Backend) {
     )
     .await;
     assert_problem(app.get_auth("/api/auth/me", &user.access).await, 401).await;
+}
+
+async fn signing_out_after_the_access_token_expired_still_ends_the_session(backend: Backend) {
+    let app = spawn_with(backend, &[("ACCESS_TOKEN_TTL_SECS", "1")]).await;
+    let user = app.requester().await;
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    assert_problem(app.get_auth("/api/auth/me", &user.access).await, 401).await;
+    let resp = app
+        .http
+        .post(app.url("/api/auth/logout"))
+        .bearer_auth(&user.access)
+        .header("cookie", format!("docket_refresh={}", user.refresh))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert!(
+        resp.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let resp = app
+        .http
+        .post(app.url("/api/auth/refresh"))
+        .header("cookie", format!("docket_refresh={}", user.refresh))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 401).await;
+}
+
+async fn logins_beyond_the_hashing_bound_get_503_with_retry_after(backend: Backend) {
+    // Room for one hash at a time and no waiting: simultaneous logins find the turn taken.
+    let app = spawn_with(
+        backend,
+        &[
+            ("PASSWORD_HASH_MEMORY_MIB", "19"),
+            ("PASSWORD_HASH_WAIT_MS", "0"),
+        ],
+    )
+    .await;
+    let attempts = (0..16).map(|i| {
+        let app = &app;
+        async move {
+            app.login(&format!("nobody{i}@example.com"), "wrong-password")
+                .await
+        }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let mut refused = 0;
+    for resp in answers {
+        match resp.status().as_u16() {
+            401 => {}
+            503 => {
+                assert_eq!(resp.headers()["retry-after"], "1");
+                refused += 1;
+                assert_problem(resp, 503).await;
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert!(
+        refused > 0,
+        "some logins must be refused while the turn is taken"
+    );
+    // Once the burst is over, a login is checked as usual.
+    assert_problem(app.login("nobody@example.com", "wrong-password").await, 401).await;
 }

@@ -7,7 +7,7 @@ use std::sync::{
 };
 
 use docket_auth::{
-    domain::{Password, PasswordHasher},
+    domain::{HashLimits, Password, PasswordHasher},
     keys::SigningKeys,
     repo::users::{self, NewUser},
 };
@@ -180,7 +180,7 @@ impl TestApp {
             role.as_str(),
             uuid::Uuid::new_v4().simple()
         );
-        let hash = PasswordHasher::new()
+        let hash = PasswordHasher::new(HashLimits::default())
             .unwrap()
             .hash(&Password::parse("password123").unwrap())
             .await
