@@ -116,7 +116,9 @@ pub struct TokenVerifier {
 struct VerifierInner {
     source: KeySource,
     keys: RwLock<HashMap<String, CachedKey>>,
-    last_fetch: RwLock<Option<Instant>>,
+    /// When the key set was last fetched and whether that worked. Held across a fetch, so
+    /// there is one at a time and whoever waited for it sees its keys.
+    last_fetch: tokio::sync::Mutex<Option<(Instant, bool)>>,
     min_refetch: Duration,
     leeway_secs: u64,
     /// Tokens that passed every check, with when they did.
@@ -162,7 +164,7 @@ impl TokenVerifier {
             inner: Arc::new(VerifierInner {
                 source,
                 keys: RwLock::new(keys),
-                last_fetch: RwLock::new(None),
+                last_fetch: tokio::sync::Mutex::new(None),
                 min_refetch: Duration::from_secs(5),
                 leeway_secs,
                 verified: Mutex::new(lru::LruCache::new(VERIFIED_CAPACITY)),
@@ -170,23 +172,32 @@ impl TokenVerifier {
         }
     }
 
-    async fn refresh(&self) -> Result<(), ApiError> {
+    /// Fetches the key set because `kid` is not in it, unless a fetch just happened. Requests
+    /// that arrive while a fetch is under way wait for it instead of finding no key (a valid
+    /// token must not get a 401 because its service has just started), and while the last
+    /// fetch failed less than `min_refetch` ago the answer is a 503, not a 401.
+    async fn refresh(&self, kid: &str) -> Result<(), ApiError> {
         let KeySource::Remote { url, http } = &self.inner.source else {
             return Ok(());
         };
-        {
-            let last = self.inner.last_fetch.read().await;
-            if last.is_some_and(|t| t.elapsed() < self.inner.min_refetch) {
-                return Ok(());
-            }
+        let unavailable =
+            || ApiError::ServiceUnavailable("The sign-in service is unavailable.".into());
+        let mut last = self.inner.last_fetch.lock().await;
+        if self.inner.keys.read().await.contains_key(kid) {
+            return Ok(());
         }
-        *self.inner.last_fetch.write().await = Some(Instant::now());
-        let set: JwkSet = async { http.get(url).send().await?.error_for_status()?.json().await }
-            .await
-            .map_err(|e: reqwest::Error| {
-                tracing::warn!(error = %e, "fetching the auth key set failed");
-                ApiError::ServiceUnavailable("The sign-in service is unavailable.".into())
-            })?;
+        if let Some((at, fetched)) = *last
+            && at.elapsed() < self.inner.min_refetch
+        {
+            return if fetched { Ok(()) } else { Err(unavailable()) };
+        }
+        let result: Result<JwkSet, reqwest::Error> =
+            async { http.get(url).send().await?.error_for_status()?.json().await }.await;
+        *last = Some((Instant::now(), result.is_ok()));
+        let set = result.map_err(|e| {
+            tracing::warn!(error = %e, "fetching the auth key set failed");
+            unavailable()
+        })?;
         let keys: HashMap<_, _> = set.keys.iter().filter_map(key_from_jwk).collect();
         tracing::info!(keys = keys.len(), "auth key set loaded");
         *self.inner.keys.write().await = keys;
@@ -243,7 +254,7 @@ impl TokenVerifier {
             return Err(invalid());
         }
         if !self.inner.keys.read().await.contains_key(&kid) {
-            self.refresh().await?;
+            self.refresh(&kid).await?;
         }
         let keys = self.inner.keys.read().await;
         let cached = keys.get(&kid).ok_or_else(invalid)?;
@@ -284,4 +295,104 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<CurrentUser
         .data::<TokenVerifier>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no TokenVerifier in app data")))?;
     Ok(verifier.current_user(&bearer.token).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use jsonwebtoken::{EncodingKey, Header};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::*;
+
+    // A throwaway Ed25519 key, for these tests only.
+    const TEST_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIDjQ3nQP112FH54q71h9Mk0W4d8uDczlg6gTWvtk5/KK
+-----END PRIVATE KEY-----";
+    const TEST_KEY_X: &str = "Q_xoDiu_fahz4t7elH9dc56Uuoxq4xZeCArsW4nNAks";
+
+    fn token() -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: Uuid::new_v4().to_string(),
+            role: Role::Requester,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now,
+            exp: now + 600,
+            nbf: now,
+            jti: Uuid::new_v4().to_string(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some("k1".into());
+        let key = EncodingKey::from_ed_pem(TEST_KEY.as_bytes()).unwrap();
+        jsonwebtoken::encode(&header, &claims, &key).unwrap()
+    }
+
+    /// A key-set server that answers slowly, like an auth service under load; counts requests.
+    async fn slow_key_server(delay: Duration) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        let body = serde_json::json!({ "keys": [{ "kty": "OKP", "crv": "Ed25519", "x": TEST_KEY_X,
+            "kid": "k1", "alg": "EdDSA", "use": "sig" }] })
+        .to_string();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                counter.fetch_add(1, Ordering::SeqCst);
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = socket.read(&mut buf).await;
+                    tokio::time::sleep(delay).await;
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(resp.as_bytes()).await;
+                });
+            }
+        });
+        (url, hits)
+    }
+
+    #[tokio::test]
+    async fn requests_that_arrive_during_the_first_key_fetch_wait_for_it() {
+        let (url, hits) = slow_key_server(Duration::from_millis(200)).await;
+        let verifier = TokenVerifier::remote(&url, 5);
+        // Different tokens, so that none is answered from the cache of verified tokens.
+        let tokens: Vec<String> = (0..8).map(|_| token()).collect();
+        let results =
+            futures_util::future::join_all(tokens.iter().map(|t| verifier.verify(t))).await;
+        for r in &results {
+            assert!(
+                r.is_ok(),
+                "a valid token was refused: {:?}",
+                r.as_ref().err()
+            );
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 1, "one fetch for all of them");
+    }
+
+    #[tokio::test]
+    async fn while_the_key_set_cannot_be_fetched_a_valid_token_gets_503_not_401() {
+        // Nothing listens here.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let verifier = TokenVerifier::remote(&format!("http://127.0.0.1:{port}"), 5);
+        for _ in 0..2 {
+            match verifier.verify(&token()).await {
+                Err(ApiError::ServiceUnavailable(_)) => {}
+                other => panic!("expected 503, got {:?}", other.map(|c| c.sub)),
+            }
+        }
+    }
 }
