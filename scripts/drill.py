@@ -16,11 +16,13 @@ Standard library only. Never touches the machine's shared Postgres or Redis: eve
 started here, on ports picked here, with data under --work.
 
 moto keeps its state in memory, so a restarted moto would come back empty, which no real S3
-does. The drill runs it with moto's request recorder on and, after the restart, replays the
-recorded writes (PUT/POST/DELETE) into the new process: that stands in for S3's durability.
+does. The drill runs it with moto's request recorder on and, after the restart, sends the
+recorded writes (PUT/POST/DELETE) again to the new process (see Stack.moto_start): that stands
+in for S3's durability.
 """
 
 import argparse
+import base64
 import collections
 import glob
 import hashlib
@@ -105,6 +107,7 @@ class Stack:
         self.pg_data = os.path.join(self.pg_dir, "data")
         self.pg_sock = os.path.join(self.pg_dir, "sock")
         self.moto_rec = os.path.join(self.work, "moto-recording.jsonl")
+        self.moto_history = []  # the writes of the moto processes before this one
         self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
     @staticmethod
@@ -180,29 +183,56 @@ class Stack:
     def moto_url(self):
         return f"http://127.0.0.1:{self.moto_port}"
 
-    def moto_start(self, replay=False):
-        if replay:
-            # Keep only the writes: reads would only slow the replay down.
-            kept = []
+    def _recorded_writes(self):
+        """The PUT/POST/DELETE requests moto has recorded in the current file, minus the drill's
+        own replays (reads would only slow a replay down)."""
+        out = []
+        if os.path.exists(self.moto_rec):
             with open(self.moto_rec) as f:
                 for line in f:
                     entry = json.loads(line)
-                    if entry.get("method") in ("PUT", "POST", "DELETE") and "/moto-api/" not in entry.get("url", ""):
-                        kept.append(line)
-            with open(self.moto_rec, "w") as f:
-                f.writelines(kept)
+                    if (entry.get("method") in ("PUT", "POST", "DELETE")
+                            and "/moto-api/" not in entry.get("url", "")
+                            and "X-Drill-Replay" not in entry.get("headers", {})):
+                        out.append(entry)
+        return out
+
+    def _send_recorded(self, entry):
+        body = entry.get("body") or ""
+        body = base64.b64decode(body) if entry.get("body_encoded") else body.encode()
+        headers = {k: v for k, v in entry.get("headers", {}).items()
+                   if k.lower() not in ("host", "transfer-encoding", "content-length")}
+        headers["X-Drill-Replay"] = "1"
+        headers["Content-Length"] = str(len(body))
+        u = urllib.parse.urlsplit(entry["url"])
+        c = http.client.HTTPConnection("127.0.0.1", self.moto_port, timeout=30)
+        try:
+            c.request(entry["method"], u.path + ("?" + u.query if u.query else ""), body=body, headers=headers)
+            c.getresponse().read()
+        finally:
+            c.close()
+
+    def moto_start(self, replay=False):
+        """Starts moto with its recorder on. With `replay`, moto has just been killed: every
+        write recorded so far is sent again to the new process, so that it holds what a durable
+        S3 would. The services reach the new process as soon as it listens, so a DELETE they
+        send while the replay runs could be undone by a replayed PUT of the same key; such live
+        DELETEs (recorded meanwhile, without the replay's marker header) are sent once more
+        after the replay."""
+        if replay:
+            self.moto_history += self._recorded_writes()
+        with open(self.moto_rec, "w"):
+            pass
         env = {**os.environ, "MOTO_ENABLE_RECORDING": "1", "MOTO_RECORDER_FILEPATH": self.moto_rec}
         self._spawn("moto", [os.path.join(ROOT, ".venv/bin/moto_server"), "-H", "127.0.0.1",
                              "-p", str(self.moto_port)], env=env)
         wait_until(lambda: http_get_status(self.moto_port, "/moto-api/") == 200, 60, "moto")
         if replay:
-            c = http.client.HTTPConnection("127.0.0.1", self.moto_port, timeout=120)
-            c.request("POST", "/moto-api/recorder/replay-recording")
-            r = c.getresponse()
-            r.read()
-            c.close()
-            if r.status != 200:
-                raise RuntimeError(f"moto replay answered {r.status}")
+            for entry in self.moto_history:
+                self._send_recorded(entry)
+            for entry in self._recorded_writes():
+                if entry["method"] == "DELETE":
+                    self._send_recorded(entry)
         else:
             c = http.client.HTTPConnection("127.0.0.1", self.moto_port, timeout=10)
             c.request("PUT", f"/{BUCKET}")
