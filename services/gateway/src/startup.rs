@@ -123,11 +123,6 @@ fn placeholder() -> Html<&'static str> {
     ))
 }
 
-#[handler]
-fn swagger(html: Data<&Arc<String>>) -> Html<String> {
-    Html(html.as_str().to_owned())
-}
-
 /// The route table.
 pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoint {
     let http = reqwest::Client::builder()
@@ -144,7 +139,7 @@ pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoi
     let mut app = Route::new()
         .nest_no_strip("/api", limited)
         .at("/openapi/:name", OpenApiDoc(proxy))
-        .at("/docs", get(swagger))
+        .nest("/docs", docs::routes(&settings.web_dir))
         .at("/health", get(health))
         .nest("/health/gateway", own_health.clone().routes())
         .at(
@@ -174,8 +169,7 @@ pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoi
         ))
         .unwrap_or_else(|_| poem::http::HeaderValue::from_static("default-src 'self'")),
     };
-    app.data(Arc::new(docs::swagger_html()))
-        .data(Arc::new(own_health))
+    app.data(Arc::new(own_health))
         .data(settings)
         .data(http)
         .with(RequestContext)

@@ -157,6 +157,25 @@ async fn the_web_app_is_served_with_a_fallback_to_index_for_client_routes() {
 #[tokio::test]
 async fn docs_offer_every_document_and_documents_come_from_the_services() {
     let gw = spawn_gateway(&[]).await;
+    let config: Value = gw
+        .http
+        .get(gw.url("/docs/swagger-config.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let urls = config["urls"].as_array().unwrap();
+    for name in ["auth", "tickets", "attachments"] {
+        assert!(
+            urls.iter()
+                .any(|u| u["name"] == name && u["url"] == format!("/openapi/{name}.json")),
+            "{name}: {config}"
+        );
+    }
+    assert_eq!(config["urls.primaryName"], "auth");
+    // Without a built web app, /docs still links every document.
     let html = gw
         .http
         .get(gw.url("/docs"))
@@ -186,6 +205,48 @@ async fn docs_offer_every_document_and_documents_come_from_the_services() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn docs_serve_the_built_swagger_ui_under_the_apps_csp() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!doctype html><title>app</title>",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("docs")).unwrap();
+    std::fs::write(
+        dir.path().join("docs/index.html"),
+        "<!doctype html><title>Docket API</title><script src=\"/docs/init.js\"></script>",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("docs/init.js"), "window.ui = 1;").unwrap();
+    let web_dir = dir.path().to_str().unwrap();
+    let gw = spawn_gateway(&[("WEB_DIR", web_dir)]).await;
+    for path in ["/docs", "/docs/"] {
+        let resp = gw.http.get(gw.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        let csp = resp.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.contains("script-src 'self';"), "{path}: {csp}");
+        assert!(resp.text().await.unwrap().contains("Docket API"), "{path}");
+    }
+    let script = gw.http.get(gw.url("/docs/init.js")).send().await.unwrap();
+    assert_eq!(script.status(), 200);
+    assert_eq!(script.text().await.unwrap(), "window.ui = 1;");
+    let config = gw
+        .http
+        .get(gw.url("/docs/swagger-config.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(config.status(), 200);
+    // The app's client routes still fall back to its index; /docs has no such fallback.
+    let missing = gw.http.get(gw.url("/docs/nope.js")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
 }
 
 #[tokio::test]
