@@ -66,6 +66,9 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let api = api::openapi();
     let spec = api.spec();
     let spec_json: serde_json::Value = serde_json::from_str(&spec).unwrap_or_default();
+    // Swagger UI over this service's own document (the public one, over all three, is the
+    // gateway's /docs).
+    let docs = api.swagger_ui();
     let health = Health::new("attachments")
         .with_check(DbCheck(state.db.clone()))
         .with_check(StorageCheck(state.storage.clone()))
@@ -73,6 +76,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let verifier = TokenVerifier::remote(&state.settings.auth_url, state.settings.jwt_leeway_secs);
     Route::new()
         .nest("/", api)
+        .nest("/docs", docs)
         .nest("/health", health.routes())
         .nest("/internal", api::internal::routes())
         .at(

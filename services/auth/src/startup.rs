@@ -67,6 +67,9 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let api = api::openapi();
     let spec = api.spec();
     let spec_json: serde_json::Value = serde_json::from_str(&spec).unwrap_or_default();
+    // Swagger UI over this service's own document (the public one, over all three, is the
+    // gateway's /docs).
+    let docs = api.swagger_ui();
     let health = Health::new("auth")
         .with_check(DbCheck(state.db.clone()))
         .disk_path(state.settings.data_dir.clone());
@@ -74,6 +77,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let max_json = state.settings.common.max_json_bytes;
     Route::new()
         .nest("/", api)
+        .nest("/docs", docs)
         .nest("/health", health.routes())
         .nest("/internal", api::internal::routes())
         .at(

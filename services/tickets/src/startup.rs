@@ -90,6 +90,9 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let api = api::openapi();
     let spec = api.spec();
     let spec_json: serde_json::Value = serde_json::from_str(&spec).unwrap_or_default();
+    // Swagger UI over this service's own document (the public one, over all three, is the
+    // gateway's /docs).
+    let docs = api.swagger_ui();
     let mut health = Health::new("tickets").with_check(DbCheck(state.db.clone()));
     if let Some(index) = &state.search {
         health = health.with_check(index.clone());
@@ -98,6 +101,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let max_json = state.settings.common.max_json_bytes;
     Route::new()
         .nest("/", api)
+        .nest("/docs", docs)
         .nest("/health", health.routes())
         .nest("/internal", api::internal::routes())
         .at(
