@@ -434,6 +434,7 @@ class Load:
         self.delete_unknown = set()  # a DELETE that failed: either outcome is allowed
         self.versions = {}         # ticket id -> highest version an acknowledged PATCH returned
         self.id_shapes = collections.Counter()
+        self.health = []           # (t0, t1, http status, verdict, services not healthy)
         self.users = {}            # email -> {token, id, role}
 
     # --- one request
@@ -661,12 +662,43 @@ class Load:
                 log(f"!! load {op}: {type(e).__name__}: {e}")
             self.stop.wait(w["rng"].uniform(0.02, 0.06))
 
+    def health_poller(self):
+        """GET /health on the gateway (every service's deep check, gathered) twice a second."""
+        deadline = time.monotonic() + self.args.max_seconds
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            t0 = time.monotonic()
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            try:
+                c.request("GET", "/health")
+                r = c.getresponse()
+                body = r.read()
+                try:
+                    verdict = json.loads(body).get("status", "?")
+                except ValueError:
+                    verdict = "?"
+                sick = []
+                try:
+                    for svc in json.loads(body).get("checks", []):
+                        if svc.get("status") not in ("healthy", "pass"):
+                            sick.append(svc.get("name", "?"))
+                except (ValueError, AttributeError):
+                    pass
+                result = (r.status, verdict, tuple(sick))
+            except (OSError, http.client.HTTPException) as e:
+                result = (type(e).__name__, "no answer", ())
+            finally:
+                c.close()
+            with self.lock:
+                self.health.append((t0, time.monotonic(), *result))
+            self.stop.wait(0.5)
+
     def start(self, requesters, agent_email):
         req_ops = [("op_create", 10), ("op_comment", 14), ("op_upload", 12), ("op_list", 12),
                    ("op_get", 14), ("op_comments", 8), ("op_attachments", 8), ("op_download", 10),
                    ("op_delete", 3), ("op_me", 5)]
         agent_ops = [("op_agent_list", 10), ("op_agent_get", 10), ("op_agent_note", 8), ("op_agent_patch", 8)]
-        self.threads = []
+        self.threads = [threading.Thread(target=self.health_poller, daemon=True)]
+        self.threads[0].start()
         for i, email in enumerate(requesters + [agent_email]):
             w = {"email": email, "token": self.users[email]["token"], "rng": random.Random(i * 7919 + 17),
                  "tickets": [], "attachments": []}
@@ -705,8 +737,21 @@ def status_counts(recs):
     return " ".join(f"{k}×{v}" for k, v in sorted(c.items())) or "-"
 
 
-def analyse(phase, records):
+def short_health(entries):
+    c = collections.Counter(v for (_, _, _, v, _) in entries)
+    return " ".join(f"{k}×{n}" for k, n in sorted(c.items())) or "-"
+
+
+def analyse(phase, records, health=()):
     """phase: dict with t_kill, t_up, t_end (monotonic). Adds the figures to it."""
+    hp = [h for h in health if phase["t_kill"] <= h[1] < phase["t_end"]]
+    phase["health_outage"] = short_health([h for h in hp if h[0] < phase["t_up"]])
+    phase["health_after"] = short_health([h for h in hp if h[0] >= phase["t_up"] + phase["settle"]])
+    phase["health_sick_after"] = collections.Counter(
+        n for h in hp if h[0] >= phase["t_up"] + phase["settle"] for n in h[4])
+    # /health may say degraded; a 503 or no answer once everything is back is a failure.
+    phase["health_bad_after"] = sum(1 for h in hp if h[0] >= phase["t_up"] + phase["settle"]
+                                    and h[2] != 200)
     # A request belongs to the phase in which it finished: one in flight when a fault strikes
     # is that fault's, not the previous one's.
     inside = sorted((r for r in records if phase["t_kill"] <= r.t1 < phase["t_end"]), key=lambda r: r.t0)
@@ -731,7 +776,7 @@ def analyse(phase, records):
     phase["after_detail"] = collections.Counter(f"{r.op} {r.status}" for r in bad_after)
     phase["failures_by_op"] = collections.Counter(f"{r.op} {r.status}" for r in failures)
     phase["pass"] = phase["after_5xx"] == 0 and not phase["after_other"] and phase["recovery"] is not None \
-        and phase["after_n"] > 0
+        and phase["after_n"] > 0 and phase["health_bad_after"] == 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -875,6 +920,7 @@ def main():
     ap.add_argument("--requesters", type=int, default=3)
     ap.add_argument("--max-requests", type=int, default=40000)
     ap.add_argument("--max-seconds", type=float, default=400.0)
+    ap.add_argument("--verbose", action="store_true", help="also print each fault's /health timeline")
     args = ap.parse_args()
     faults = [f for f in args.faults.split(",") if f]
     stack = Stack(args)
@@ -947,12 +993,13 @@ def main():
             f"{len(load.versions)} tickets PATCHed")
 
         for ph in phases:
-            analyse(ph, load.records)
+            analyse(ph, load.records, load.health)
         # The baseline is judged from its start.
         base = phases[0]
         base["t_up"] = base["t_kill"]
-        analyse(base, load.records)
-        base["pass"] = all(ok(r.status) for r in load.records if base["t_kill"] <= r.t1 < base["t_end"])
+        analyse(base, load.records, load.health)
+        base["pass"] = all(ok(r.status) for r in load.records if base["t_kill"] <= r.t1 < base["t_end"]) \
+            and base["health_bad_after"] == 0
 
         results, pre, info = integrity(stack, load, args)
 
@@ -977,6 +1024,21 @@ def main():
                 down = f"{ph['down']:.1f}"
             log(f"{ph['name']:<12} {ph['how']:<15} {down:>6} {ph['requests']:>5}  {outage:<44} {rec:>10} "
                 f"{ph['after_n']:>5} {ph['after_5xx']:>9}  {res}")
+        log("")
+        log("GET /health on the gateway, twice a second (verdict×count)")
+        hdr3 = f"{'fault':<12} {'during the outage':<40} {'after':<30} {'not healthy after'}"
+        log(hdr3)
+        log("-" * 100)
+        for ph in phases:
+            during = "-" if ph["name"] == "baseline" else ph["health_outage"]
+            sick = ", ".join(f"{k}×{v}" for k, v in sorted(ph["health_sick_after"].items())) or "-"
+            log(f"{ph['name']:<12} {during:<40} {ph['health_after']:<30} {sick}")
+        if args.verbose:
+            for ph in phases[1:]:
+                log(f"  {ph['name']} /health timeline (s from the kill; back at {ph['t_up'] - ph['t_kill']:.1f}): "
+                    + ", ".join(f"{h[0] - ph['t_kill']:.1f}-{h[1] - ph['t_kill']:.1f} {h[2]} {h[3]}"
+                                + (f" ({'/'.join(h[4])})" if h[4] else "")
+                                for h in load.health if ph["t_kill"] <= h[1] < ph["t_end"]))
         log("")
         for ph in phases:
             if ph["failures_by_op"]:
