@@ -3,12 +3,18 @@
 //! Retry-After delay, and `describeError` says what went wrong in plain words.
 import type { Problem } from './schema';
 
-/** The file types the attachments service accepts (it checks the bytes, not the name). */
+/**
+ * The file types the attachments service accepts (it checks the bytes, not the name), and its
+ * default per-file limit (MAX_UPLOAD_BYTES). The attachments document says both only in prose
+ * so far, so they are named here once; a 413 answer's own limit replaces the default in what
+ * the app says (`uploadLimit`). The count of files comes from the document (useUploads).
+ */
 export const ALLOWED_TYPES = ['JPEG', 'PNG', 'GIF', 'PDF', 'DOC', 'DOCX', 'XLS', 'XLSX'] as const;
 /** The file input's `accept` list matching ALLOWED_TYPES. */
 export const ACCEPT_ATTRIBUTE =
   '.jpg,.jpeg,.png,.gif,.pdf,.doc,.docx,.xls,.xlsx,image/jpeg,image/png,image/gif,application/pdf';
-const DEFAULT_UPLOAD_LIMIT = '10 MiB';
+export const UPLOAD_LIMIT = '10 MiB';
+const DEFAULT_UPLOAD_LIMIT = UPLOAD_LIMIT;
 
 export class ApiError extends Error {
   readonly status: number;

@@ -1,15 +1,42 @@
 //! Loading, empty and error states, used the same way on every page.
 import type { ReactNode } from 'react';
 import { ApiError, describeError } from '../api/problem';
+import { fieldErrorsOf, type FormErrors } from '../api/fieldErrors';
 
-export function ErrorMessage({ error, id, className }: { error: unknown; id?: string; className?: string }) {
+/**
+ * A failed request, said in words. With `form`, field errors the form shows beside its fields
+ * are left to them, and the rest (fields the form does not show) are listed here.
+ */
+export function ErrorMessage({ error, id, className, form }: { error: unknown; id?: string; className?: string; form?: FormErrors }) {
   if (!error) return null;
   const requestId = error instanceof ApiError ? error.requestId : undefined;
+  const listed = form ? form.others : fieldErrorsOf(error);
   return (
     <div role="alert" id={id} className={`error-message ${className ?? ''}`.trim()}>
       <span>{describeError(error)}</span>
+      {form?.any ? <span>Please correct the marked fields.</span> : null}
+      {listed.length ? (
+        <ul className="error-list">
+          {listed.map((e) => (
+            <li key={`${e.field}:${e.message}`}>
+              {e.field}: {e.message}
+            </li>
+          ))}
+        </ul>
+      ) : null}
       {requestId ? <span className="error-ref">Reference: {requestId}</span> : null}
     </div>
+  );
+}
+
+/** A field's own error, beside it; the control points at it with `form.control(field)`. */
+export function FieldMessage({ form, field }: { form: FormErrors; field: string }) {
+  const message = form.message(field);
+  if (!message) return null;
+  return (
+    <p id={form.id(field)} className="field-error">
+      {message}
+    </p>
   );
 }
 

@@ -2,7 +2,7 @@
 //! keeps keyboard and screen-reader use), and the list of chosen files with a progress bar
 //! per file.
 import { useId, useState, type DragEvent } from 'react';
-import { ACCEPT_ATTRIBUTE, ALLOWED_TYPES, formatBytes } from '../api/problem';
+import { ACCEPT_ATTRIBUTE, ALLOWED_TYPES, UPLOAD_LIMIT, formatBytes } from '../api/problem';
 import type { UploadItem } from '../lib/useUploads';
 import { MAX_FILES } from '../lib/useUploads';
 import { ErrorMessage } from './Feedback';
@@ -52,7 +52,7 @@ export function FileDrop({ onFiles, disabled, label = 'Attach files' }: { onFile
         }}
       />
       <p id={hintId} className="hint">
-        {ALLOWED_TYPES.join(', ')} · up to 10 MiB each · {MAX_FILES} files at a time
+        {ALLOWED_TYPES.join(', ')} · up to {UPLOAD_LIMIT} each{MAX_FILES !== undefined ? ` · ${MAX_FILES} files at a time` : ''}
       </p>
     </div>
   );

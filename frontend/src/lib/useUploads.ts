@@ -4,8 +4,10 @@
 import { useCallback, useLayoutEffect, useRef, useState } from 'react';
 import { useApi } from '../api/context';
 import { uploadAttachment, type UploadResult } from '../api/upload';
+import { limitsOf } from '../api/limits';
 
-export const MAX_FILES = 5;
+/** How many files one upload takes, from the attachments document (the `file` field's maxItems). */
+export const MAX_FILES: number | undefined = limitsOf('POST /api/tickets/{id}/attachments', 'file').maxItems;
 
 export type UploadStatus = 'queued' | 'uploading' | 'done' | 'failed';
 export interface UploadItem {
@@ -36,7 +38,7 @@ export function useUploads(XHR?: typeof XMLHttpRequest) {
   /** Queues files, at most MAX_FILES waiting at once. */
   const add = useCallback((files: File[]) => {
     const waiting = itemsRef.current.filter((i) => i.status !== 'done').length;
-    const room = Math.max(0, MAX_FILES - waiting);
+    const room = MAX_FILES === undefined ? files.length : Math.max(0, MAX_FILES - waiting);
     const accepted = files.slice(0, room);
     setNotice(
       files.length > room ? `You can attach up to ${MAX_FILES} files at a time; ${files.length - room} left out.` : null,

@@ -9,15 +9,18 @@ import { useApi } from '../api/context';
 import { unwrap } from '../api/client';
 import { keys } from '../api/queries';
 import type { Priority, Ticket } from '../api/schema';
-import { ErrorMessage } from '../components/Feedback';
+import { ErrorMessage, FieldMessage } from '../components/Feedback';
+import { formErrors } from '../api/fieldErrors';
+import { lengthHint, lengthProblem, lengthProps, limitsOf } from '../api/limits';
 import { ApiError } from '../api/problem';
 import { FileDrop, UploadList } from '../components/FileDrop';
 import { useTitle } from '../lib/useTitle';
 import { PRIORITIES, priorityLabel } from '../lib/format';
 import { useUploads } from '../lib/useUploads';
 
-const MAX_SUBJECT = 200;
-const MAX_DESCRIPTION = 20_000;
+// From the tickets document (POST /api/tickets); see src/api/limits.ts.
+const SUBJECT = limitsOf('POST /api/tickets', 'subject');
+const DESCRIPTION = limitsOf('POST /api/tickets', 'description');
 /** How long finished uploads stay on screen at 100% before the ticket opens. */
 export const DONE_PAUSE_MS = 600;
 
@@ -67,6 +70,10 @@ export function NewTicketPage() {
     }
   };
 
+  const local = { subject: lengthProblem(subject.trim(), SUBJECT), description: lengthProblem(description, DESCRIPTION) };
+  const form = formErrors(error, 'new-ticket', ['subject', 'description', 'priority'], local);
+  const subjectHint = lengthHint(SUBJECT);
+  const descriptionHint = lengthHint(DESCRIPTION);
   const locked = busy || created !== null;
   const allUploaded = uploads.items.length > 0 && uploads.items.every((i) => i.status === 'done');
   // Too large, wrong type and the like fail the same way again; only offer a retry that can work.
@@ -87,24 +94,38 @@ export function NewTicketPage() {
           <input
             id="ticket-subject"
             required
-            maxLength={MAX_SUBJECT}
+            {...lengthProps(SUBJECT)}
             value={subject}
             disabled={locked}
             onChange={(e) => setSubject(e.target.value)}
             placeholder="A short summary of the problem"
+            {...form.control('subject', subjectHint ? 'ticket-subject-hint' : undefined)}
           />
+          <FieldMessage form={form} field="subject" />
+          {subjectHint ? (
+            <p id="ticket-subject-hint" className="hint">
+              {subjectHint}
+            </p>
+          ) : null}
         </div>
         <div className="field">
           <label htmlFor="ticket-description">Description</label>
           <textarea
             id="ticket-description"
             rows={7}
-            maxLength={MAX_DESCRIPTION}
+            maxLength={DESCRIPTION.maxLength}
             value={description}
             disabled={locked}
             onChange={(e) => setDescription(e.target.value)}
             placeholder="What happened, what you expected, and anything that helps us reproduce it"
+            {...form.control('description', descriptionHint ? 'ticket-description-hint' : undefined)}
           />
+          <FieldMessage form={form} field="description" />
+          {descriptionHint ? (
+            <p id="ticket-description-hint" className="hint">
+              {descriptionHint}
+            </p>
+          ) : null}
         </div>
         <div className="field field-inline">
           <label htmlFor="ticket-priority">Priority</label>
@@ -113,6 +134,7 @@ export function NewTicketPage() {
             value={priority}
             disabled={locked}
             onChange={(e) => setPriority(e.target.value as Priority)}
+            {...form.control('priority')}
           >
             {PRIORITIES.map((p) => (
               <option key={p} value={p}>
@@ -120,6 +142,7 @@ export function NewTicketPage() {
               </option>
             ))}
           </select>
+          <FieldMessage form={form} field="priority" />
         </div>
         <fieldset className="field">
           <legend>Attachments</legend>
@@ -131,7 +154,7 @@ export function NewTicketPage() {
           ) : null}
           <UploadList items={uploads.items} onRemove={busy ? undefined : uploads.remove} />
         </fieldset>
-        <ErrorMessage error={error} />
+        <ErrorMessage error={error} form={form} />
         {created && uploadFailed ? (
           <div className="notice notice-warning" role="status">
             <p>
@@ -162,7 +185,7 @@ export function NewTicketPage() {
             <Link to="/tickets" className="button ghost">
               Cancel
             </Link>
-            <button type="submit" className="button primary" disabled={locked || !subject.trim()}>
+            <button type="submit" className="button primary" disabled={locked || !subject.trim() || Boolean(local.subject || local.description)}>
               {busy ? (created ? (allUploaded ? 'Opening the ticket…' : 'Uploading files…') : 'Creating…') : 'Create ticket'}
             </button>
           </div>

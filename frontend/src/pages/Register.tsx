@@ -2,10 +2,15 @@ import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { useApi } from '../api/context';
 import { unwrap } from '../api/client';
-import { ErrorMessage } from '../components/Feedback';
+import { formErrors } from '../api/fieldErrors';
+import { lengthHint, lengthProblem, lengthProps, limitsOf } from '../api/limits';
+import { ErrorMessage, FieldMessage } from '../components/Feedback';
 import { useTitle } from '../lib/useTitle';
 
-const MIN_PASSWORD = 8;
+// From the auth document (POST /api/auth/register); see src/api/limits.ts.
+const NAME = limitsOf('POST /api/auth/register', 'name');
+const EMAIL = limitsOf('POST /api/auth/register', 'email');
+const PASSWORD = limitsOf('POST /api/auth/register', 'password');
 
 export function RegisterPage() {
   useTitle('Create an account');
@@ -16,11 +21,16 @@ export function RegisterPage() {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const tooShort = password.length > 0 && password.length < MIN_PASSWORD;
+  const passwordProblem = lengthProblem(password, PASSWORD);
+  const passwordHint = lengthHint(PASSWORD);
+  const form = formErrors(error, 'register', ['name', 'email', 'password'], {
+    name: lengthProblem(name.trim(), NAME),
+    password: passwordProblem,
+  });
 
   const onSubmit = async (event: FormEvent) => {
     event.preventDefault();
-    if (tooShort) return;
+    if (passwordProblem) return;
     setBusy(true);
     setError(null);
     try {
@@ -42,7 +52,16 @@ export function RegisterPage() {
         <p className="muted">Open tickets, attach files and follow every answer in one place.</p>
         <div className="field">
           <label htmlFor="register-name">Name</label>
-          <input id="register-name" autoComplete="name" required value={name} onChange={(e) => setName(e.target.value)} />
+          <input
+            id="register-name"
+            autoComplete="name"
+            required
+            maxLength={NAME.maxLength}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            {...form.control('name')}
+          />
+          <FieldMessage form={form} field="name" />
         </div>
         <div className="field">
           <label htmlFor="register-email">Email</label>
@@ -51,9 +70,12 @@ export function RegisterPage() {
             type="email"
             autoComplete="email"
             required
+            maxLength={EMAIL.maxLength}
             value={email}
             onChange={(e) => setEmail(e.target.value)}
+            {...form.control('email')}
           />
+          <FieldMessage form={form} field="email" />
         </div>
         <div className="field">
           <label htmlFor="register-password">Password</label>
@@ -62,18 +84,20 @@ export function RegisterPage() {
             type="password"
             autoComplete="new-password"
             required
-            minLength={MIN_PASSWORD}
+            {...lengthProps(PASSWORD)}
             value={password}
             onChange={(e) => setPassword(e.target.value)}
-            aria-invalid={tooShort || undefined}
-            aria-describedby="register-password-hint"
+            {...form.control('password', passwordHint ? 'register-password-hint' : undefined)}
           />
-          <p id="register-password-hint" className={tooShort ? 'hint hint-error' : 'hint'}>
-            At least {MIN_PASSWORD} characters.
-          </p>
+          <FieldMessage form={form} field="password" />
+          {passwordHint ? (
+            <p id="register-password-hint" className="hint">
+              {passwordHint}
+            </p>
+          ) : null}
         </div>
-        <ErrorMessage error={error} />
-        <button type="submit" className="button primary wide" disabled={busy || !name.trim() || !email || tooShort || !password}>
+        <ErrorMessage error={error} form={form} />
+        <button type="submit" className="button primary wide" disabled={busy || !name.trim() || !email || Boolean(passwordProblem) || !password}>
           {busy ? 'Creating account…' : 'Create account'}
         </button>
         <p className="auth-switch">

@@ -2,7 +2,8 @@ import { useState, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate, useSearchParams } from 'react-router';
 import { useApi, useSession } from '../api/context';
 import { unwrap } from '../api/client';
-import { ErrorMessage } from '../components/Feedback';
+import { ErrorMessage, FieldMessage } from '../components/Feedback';
+import { formErrors } from '../api/fieldErrors';
 import { useTitle } from '../lib/useTitle';
 
 function safeNext(next: string | null): string {
@@ -20,6 +21,11 @@ export function SignInPage() {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const { reason } = useSession();
+  const form = formErrors(error, 'signin', ['email', 'password']);
+  // A wrong password (401) is about both fields together; a 422 names the one at fault.
+  const bothWrong = Boolean(error) && !form.any;
+  const control = (field: string) =>
+    bothWrong ? { 'aria-invalid': true as const, 'aria-describedby': 'signin-error' } : form.control(field);
 
   const onSubmit = async (event: FormEvent) => {
     event.preventDefault();
@@ -59,9 +65,9 @@ export function SignInPage() {
             required
             value={email}
             onChange={(e) => setEmail(e.target.value)}
-            aria-invalid={error ? true : undefined}
-            aria-describedby={error ? 'signin-error' : undefined}
+            {...control('email')}
           />
+          <FieldMessage form={form} field="email" />
         </div>
         <div className="field">
           <label htmlFor="signin-password">Password</label>
@@ -72,11 +78,11 @@ export function SignInPage() {
             required
             value={password}
             onChange={(e) => setPassword(e.target.value)}
-            aria-invalid={error ? true : undefined}
-            aria-describedby={error ? 'signin-error' : undefined}
+            {...control('password')}
           />
+          <FieldMessage form={form} field="password" />
         </div>
-        <ErrorMessage error={error} id="signin-error" />
+        <ErrorMessage error={error} id="signin-error" form={form} />
         <button type="submit" className="button primary wide" disabled={busy || !email || !password}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>

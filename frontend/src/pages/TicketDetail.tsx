@@ -11,7 +11,9 @@ import { ApiError, formatBytes } from '../api/problem';
 import { keys, useAgents, useAttachments, useComments, useEvents, useTicket, useUserDirectory } from '../api/queries';
 import type { Attachment, Ticket, TicketEvent, TicketPatch, User } from '../api/schema';
 import { PriorityBadge, StatusBadge } from '../components/Badges';
-import { EmptyState, ErrorMessage, Loading } from '../components/Feedback';
+import { EmptyState, ErrorMessage, FieldMessage, Loading } from '../components/Feedback';
+import { formErrors, type FormErrors } from '../api/fieldErrors';
+import { lengthProblem, lengthProps, limitsOf } from '../api/limits';
 import { FileDrop, UploadList } from '../components/FileDrop';
 import { useTitle } from '../lib/useTitle';
 import { PRIORITIES, STATUSES, formatDate, formatRelative, isStaff, priorityLabel, statusLabel } from '../lib/format';
@@ -62,9 +64,7 @@ export function TicketDetailPage() {
       <TicketHeader ticket={ticket} />
       <div className="detail-grid">
         <div className="detail-main">
-          <article className="card description" aria-label="Description">
-            {ticket.description ? <p className="prewrap">{ticket.description}</p> : <p className="muted">No description.</p>}
-          </article>
+          <Description ticket={ticket} me={me} />
           <Conversation ticket={ticket} me={me} />
         </div>
         <aside className="detail-side" aria-label="Ticket details">
@@ -92,6 +92,105 @@ function TicketHeader({ ticket }: { ticket: Ticket }) {
         </span>
       </div>
     </header>
+  );
+}
+
+// From the tickets document (PATCH /api/tickets/{id}); see src/api/limits.ts.
+const EDIT_SUBJECT = limitsOf('PATCH /api/tickets/{id}', 'subject');
+const EDIT_DESCRIPTION = limitsOf('PATCH /api/tickets/{id}', 'description');
+
+/**
+ * The description, and for its requester and for staff a form to change the subject and the
+ * description (the fields a requester may change). A 422 puts each message beside its field.
+ */
+function Description({ ticket, me }: { ticket: Ticket; me: User }) {
+  const patch = usePatchTicket(ticket);
+  const [editing, setEditing] = useState(false);
+  const [subject, setSubject] = useState(ticket.subject);
+  const [description, setDescription] = useState(ticket.description ?? '');
+  const id = useId().replace(/[^A-Za-z0-9_-]/g, '');
+  const canEdit = isStaff(me) || ticket.requester_id === me.id;
+  const local = {
+    subject: subject.trim() ? lengthProblem(subject.trim(), EDIT_SUBJECT) : 'A subject is required.',
+    description: lengthProblem(description, EDIT_DESCRIPTION),
+  };
+  const form = formErrors(patch.error, `edit${id}`, ['subject', 'description'], local);
+
+  if (!editing) {
+    return (
+      <article className="card description" aria-label="Description">
+        {ticket.description ? <p className="prewrap">{ticket.description}</p> : <p className="muted">No description.</p>}
+        {canEdit ? (
+          <div className="actions compact">
+            <button
+              type="button"
+              className="button small ghost"
+              onClick={() => {
+                setSubject(ticket.subject);
+                setDescription(ticket.description ?? '');
+                patch.reset();
+                setEditing(true);
+              }}
+            >
+              Edit subject and description
+            </button>
+          </div>
+        ) : null}
+      </article>
+    );
+  }
+
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    if (local.subject || local.description) return;
+    const change: TicketPatch = {};
+    if (subject.trim() !== ticket.subject) change.subject = subject.trim();
+    if (description !== (ticket.description ?? '')) change.description = description;
+    if (Object.keys(change).length === 0) {
+      setEditing(false);
+      return;
+    }
+    patch.mutate(change, { onSuccess: () => setEditing(false) });
+  };
+
+  return (
+    <form className="card form description" aria-label="Edit the ticket" onSubmit={onSubmit} noValidate aria-busy={patch.isPending}>
+      <div className="field">
+        <label htmlFor={`edit${id}-subject`}>Subject</label>
+        <input
+          id={`edit${id}-subject`}
+          required
+          {...lengthProps(EDIT_SUBJECT)}
+          value={subject}
+          disabled={patch.isPending}
+          onChange={(e) => setSubject(e.target.value)}
+          {...form.control('subject')}
+        />
+        <FieldMessage form={form} field="subject" />
+      </div>
+      <div className="field">
+        <label htmlFor={`edit${id}-description`}>Description</label>
+        <textarea
+          id={`edit${id}-description`}
+          rows={6}
+          maxLength={EDIT_DESCRIPTION.maxLength}
+          value={description}
+          disabled={patch.isPending}
+          onChange={(e) => setDescription(e.target.value)}
+          {...form.control('description')}
+        />
+        <FieldMessage form={form} field="description" />
+      </div>
+      <ErrorMessage error={patch.error ? patchErrorText(patch.error) : null} form={form} />
+      <div className="actions">
+        <button type="button" className="button ghost" onClick={() => setEditing(false)} disabled={patch.isPending}>
+          Cancel
+        </button>
+        <button type="submit" className="button primary" disabled={patch.isPending || Boolean(local.subject || local.description)}>
+          {patch.isPending ? 'Saving…' : 'Save changes'}
+        </button>
+      </div>
+    </form>
   );
 }
 
@@ -132,6 +231,7 @@ function TicketControls({ ticket, me }: { ticket: Ticket; me: User }) {
   const patch = usePatchTicket(ticket);
   const statusId = useId();
   const priorityId = useId();
+  const form = formErrors(patch.error, `controls${statusId.replace(/[^A-Za-z0-9_-]/g, '')}`, ['status', 'priority', 'assignee_id']);
   const navigate = useNavigate();
   const { client } = useApi();
   const queryClient = useQueryClient();
@@ -155,6 +255,7 @@ function TicketControls({ ticket, me }: { ticket: Ticket; me: User }) {
               value={ticket.status}
               disabled={patch.isPending}
               onChange={(e) => patch.mutate({ status: e.target.value as Ticket['status'] })}
+              {...form.control('status')}
             >
               {STATUSES.map((s) => (
                 <option key={s} value={s}>
@@ -162,6 +263,7 @@ function TicketControls({ ticket, me }: { ticket: Ticket; me: User }) {
                 </option>
               ))}
             </select>
+            <FieldMessage form={form} field="status" />
           </div>
           <div className="field">
             <label htmlFor={priorityId}>Priority</label>
@@ -170,6 +272,7 @@ function TicketControls({ ticket, me }: { ticket: Ticket; me: User }) {
               value={ticket.priority}
               disabled={patch.isPending}
               onChange={(e) => patch.mutate({ priority: e.target.value as Ticket['priority'] })}
+              {...form.control('priority')}
             >
               {PRIORITIES.map((p) => (
                 <option key={p} value={p}>
@@ -177,8 +280,15 @@ function TicketControls({ ticket, me }: { ticket: Ticket; me: User }) {
                 </option>
               ))}
             </select>
+            <FieldMessage form={form} field="priority" />
           </div>
-          <AssigneeControl ticket={ticket} me={me} disabled={patch.isPending} onAssign={(id) => patch.mutate({ assignee_id: id ?? UNASSIGN })} />
+          <AssigneeControl
+            ticket={ticket}
+            me={me}
+            disabled={patch.isPending}
+            onAssign={(id) => patch.mutate({ assignee_id: id ?? UNASSIGN })}
+            form={form}
+          />
         </div>
       ) : (
         <dl className="facts">
@@ -201,7 +311,7 @@ function TicketControls({ ticket, me }: { ticket: Ticket; me: User }) {
         <dd className="mono">{ticket.id}</dd>
       </dl>
       {patch.isPending ? <Loading label="Saving…" /> : null}
-      <ErrorMessage error={patch.error ? patchErrorText(patch.error) : null} />
+      <ErrorMessage error={patch.error ? patchErrorText(patch.error) : null} form={form} />
       {!staff && ticket.requester_id === me.id && ticket.status !== 'closed' ? (
         <button type="button" className="button wide" disabled={patch.isPending} onClick={() => patch.mutate({ status: 'closed' })}>
           Close ticket
@@ -235,11 +345,13 @@ function AssigneeControl({
   me,
   disabled,
   onAssign,
+  form,
 }: {
   ticket: Ticket;
   me: User;
   disabled: boolean;
   onAssign: (id: string | null) => void;
+  form: FormErrors;
 }) {
   const agents = useAgents();
   const nameOf = useUserDirectory({ requesterId: ticket.requester_id });
@@ -254,7 +366,7 @@ function AssigneeControl({
       {agents.data ? (
         <>
           <label htmlFor={selectId}>Assignee</label>
-          <select id={selectId} value={current} disabled={disabled} onChange={(e) => onAssign(e.target.value || null)}>
+          <select id={selectId} value={current} disabled={disabled} onChange={(e) => onAssign(e.target.value || null)} {...form.control('assignee_id')}>
             <option value="">Unassigned</option>
             {currentListed ? null : <option value={current}>{nameOf(current)}</option>}
             {list.map((a) => (
@@ -267,6 +379,7 @@ function AssigneeControl({
       ) : (
         <span className="label">Assignee</span>
       )}
+      <FieldMessage form={form} field="assignee_id" />
       <p className="assignee-current" data-testid="assignee">
         {nameOf(ticket.assignee_id)}
       </p>
@@ -292,7 +405,7 @@ function AssigneeControl({
             <label htmlFor={inputId} className="visually-hidden">
               Assign to user id
             </label>
-            <input id={inputId} placeholder="User id" value={draft} onChange={(e) => setDraft(e.target.value)} />
+            <input id={inputId} placeholder="User id" value={draft} onChange={(e) => setDraft(e.target.value)} {...form.control('assignee_id')} />
             <button type="submit" className="button" disabled={disabled || !draft.trim()}>
               Assign
             </button>
@@ -317,6 +430,7 @@ function Conversation({ ticket, me }: { ticket: Ticket; me: User }) {
   const [body, setBody] = useState('');
   const [internal, setInternal] = useState(false);
   const bodyId = useId();
+  const bodyLimits = limitsOf('POST /api/tickets/{id}/comments', 'body');
   const add = useMutation({
     mutationFn: async () =>
       unwrap(
@@ -336,9 +450,12 @@ function Conversation({ ticket, me }: { ticket: Ticket; me: User }) {
   // The server already hides internal notes from requesters; never render one regardless.
   const list = (comments.data?.pages.flatMap((p) => p.items) ?? []).filter((c) => staff || !c.internal);
 
+  const tooLong = lengthProblem(body.trim(), { maxLength: bodyLimits.maxLength });
+  const form = formErrors(add.error, `comment${bodyId.replace(/[^A-Za-z0-9_-]/g, '')}`, ['body', 'internal'], { body: tooLong });
+
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    if (body.trim()) add.mutate();
+    if (body.trim() && !tooLong) add.mutate();
   };
 
   return (
@@ -380,27 +497,31 @@ function Conversation({ ticket, me }: { ticket: Ticket; me: User }) {
         <textarea
           id={bodyId}
           rows={4}
+          maxLength={bodyLimits.maxLength}
           value={body}
+          {...form.control('body')}
           onChange={(e) => setBody(e.target.value)}
           placeholder={internal ? 'Only agents and admins will see this' : 'Write a reply'}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && (e.metaKey || e.ctrlKey)) onSubmit(e);
           }}
         />
+        <FieldMessage form={form} field="body" />
         <div className="composer-actions">
           {staff ? (
             <label className="checkbox">
-              <input type="checkbox" checked={internal} onChange={(e) => setInternal(e.target.checked)} />
+              <input type="checkbox" checked={internal} onChange={(e) => setInternal(e.target.checked)} {...form.control('internal')} />
               Internal note (agents and admins only)
             </label>
           ) : (
             <span />
           )}
-          <button type="submit" className="button primary" disabled={add.isPending || !body.trim()}>
+          <button type="submit" className="button primary" disabled={add.isPending || !body.trim() || Boolean(tooLong)}>
             {add.isPending ? 'Sending…' : internal ? 'Add internal note' : 'Send reply'}
           </button>
         </div>
-        <ErrorMessage error={add.error} />
+        <FieldMessage form={form} field="internal" />
+        <ErrorMessage error={add.error} form={form} />
       </form>
     </section>
   );
