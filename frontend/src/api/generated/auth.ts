@@ -405,7 +405,13 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Sign out: revoke the presented refresh token (cookie or body) and clear the cookie. */
+        /**
+         * Sign out: end the presented refresh token's sign-in and clear the cookie.
+         * @description The refresh token (cookie or body) and every token rotated from the same sign-in are
+         *     revoked. The refresh token is the session, so it is all this needs: an access token that has
+         *     expired meanwhile must not leave the session alive behind "Sign out". An unknown or
+         *     already revoked token is still a 204 (the session is over either way).
+         */
         post: {
             parameters: {
                 query?: never;
