@@ -36,7 +36,7 @@ export function describeViolations(page, violations) {
   return violations
     .map((v) => {
       const where = v.nodes
-        .slice(0, 3)
+        .slice(0, Number(process.env.AXE_NODES ?? 3))
         .map((n) => `      ${JSON.stringify(n.target)}${n.failureSummary ? `: ${n.failureSummary.split('\n').slice(1).join(' ').trim()}` : ''}`)
         .join('\n');
       return `    ${page}: ${v.impact ?? 'unknown'} ${v.id} (${v.help}), ${v.nodes.length} element(s)\n${where}`;
