@@ -12,7 +12,8 @@ use crate::{Application, Settings, startup::MIGRATIONS, storage};
 const USAGE: &str =
     "usage: docket-attachments [serve | healthcheck | openapi | sweep [--older-than SECS]]
 sweep removes what a crash left behind: stale pending/deleting rows (and their objects), objects
-no row names, and spool files, all older than --older-than seconds (default 3600).";
+no row names, and spool files, all older than --older-than seconds (default SWEEP_GRACE_SECS,
+3600). The service itself sweeps every SWEEP_INTERVAL_SECS; this runs one sweep now.";
 
 const CLI: Cli = Cli {
     name: "docket-attachments",
@@ -47,23 +48,22 @@ pub async fn run(args: Vec<String>) -> ExitCode {
 }
 
 async fn sweep(args: &[String]) -> anyhow::Result<()> {
-    let older_than = match args.iter().position(|a| a == "--older-than") {
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| anyhow::anyhow!("--older-than takes a number of seconds\n{USAGE}"))?,
-        None => 3600,
+    let older_than: Option<u64> = match args.iter().position(|a| a == "--older-than") {
+        Some(i) => Some(
+            args.get(i + 1)
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--older-than takes a number of seconds\n{USAGE}")
+                })?,
+        ),
+        None => None,
     };
     let settings = load_settings(Settings::from_source, |s| &s.common).await?;
+    let grace = older_than.map_or(settings.sweep_grace, Duration::from_secs);
     let db = Db::connect(settings.database_url.expose(), MIGRATIONS, 2).await?;
     let storage = storage::from_settings(&settings).await?;
-    let report = crate::sweep::sweep(
-        &db,
-        &storage,
-        &settings.upload_dir.join("tmp"),
-        Duration::from_secs(older_than),
-    )
-    .await?;
+    let report =
+        crate::sweep::sweep(&db, &storage, &settings.upload_dir.join("tmp"), grace).await?;
     println!(
         "swept: {} stale rows, {} orphan objects, {} spool files; {} failures",
         report.stale_rows_removed,

@@ -36,6 +36,11 @@ pub struct Settings {
     pub tickets_url: String,
     /// Clock skew tolerated when verifying tokens.
     pub jwt_leeway_secs: u64,
+    /// How often the service sweeps (one replica at a time, by a lease); `None` = never.
+    pub sweep_interval: Option<Duration>,
+    /// Rows, objects and spool files younger than this are never swept: longer than any
+    /// upload can take between its claim and its commit.
+    pub sweep_grace: Duration,
 }
 
 impl Settings {
@@ -68,6 +73,14 @@ impl Settings {
                 "must be 1..=604800 (S3 presigned URLs live at most 7 days)",
             ));
         }
+        let sweep_interval = source.seconds("SWEEP_INTERVAL_SECS", 900)?;
+        let sweep_grace = source.seconds("SWEEP_GRACE_SECS", 3600)?;
+        if sweep_grace.is_zero() {
+            return Err(ConfigError::new(
+                "SWEEP_GRACE_SECS",
+                "must be positive (uploads in flight would be swept)",
+            ));
+        }
         Ok(Self {
             common: CommonSettings::from_source(source, 8083)?,
             database_url: Secret::new(
@@ -80,6 +93,8 @@ impl Settings {
             auth_url: source.url("AUTH_URL", "http://127.0.0.1:8081")?,
             tickets_url: source.url("TICKETS_URL", "http://127.0.0.1:8082")?,
             jwt_leeway_secs: source.parse("JWT_LEEWAY_SECS", 5)?,
+            sweep_interval: (!sweep_interval.is_zero()).then_some(sweep_interval),
+            sweep_grace,
         })
     }
 }
@@ -99,6 +114,16 @@ mod tests {
         assert_eq!(s.common.port, 8083);
         assert_eq!(s.max_upload_bytes, 10 * 1024 * 1024);
         assert_eq!(s.presign_expiry, Duration::from_secs(3600));
+        assert_eq!(s.sweep_interval, Some(Duration::from_secs(900)));
+        assert_eq!(s.sweep_grace, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn a_sweep_interval_of_zero_turns_the_schedule_off_and_a_zero_grace_is_refused() {
+        let s = settings(&[("SWEEP_INTERVAL_SECS", "0")]).unwrap();
+        assert_eq!(s.sweep_interval, None);
+        let err = settings(&[("SWEEP_GRACE_SECS", "0")]).unwrap_err();
+        assert_eq!(err.var, "SWEEP_GRACE_SECS");
     }
 
     #[test]

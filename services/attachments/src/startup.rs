@@ -34,7 +34,9 @@ impl server::Service for AppState {
     type Settings = Settings;
 
     async fn build(settings: Settings) -> anyhow::Result<Self> {
-        state(settings).await
+        let state = state(settings).await?;
+        crate::sweep::spawn_scheduled(&state);
+        Ok(state)
     }
 
     fn common(&self) -> &docket_platform::config::CommonSettings {
@@ -45,6 +47,9 @@ impl server::Service for AppState {
         routes(self).map_to_response().boxed()
     }
 }
+
+/// Container structure checks at once (one per core of a small task).
+const INSPECTIONS_AT_ONCE: usize = 2;
 
 /// Everything the handlers need, from settings.
 pub async fn state(settings: Settings) -> anyhow::Result<AppState> {
@@ -57,11 +62,12 @@ pub async fn state(settings: Settings) -> anyhow::Result<AppState> {
         storage,
         tickets: TicketsClient::new(&settings.tickets_url),
         settings: Arc::new(settings),
+        inspections: Arc::new(tokio::sync::Semaphore::new(INSPECTIONS_AT_ONCE)),
     })
 }
 
-/// The route table. No body limit here: the upload route enforces its own per-file limit
-/// while streaming, and no other route takes a body.
+/// The route table. No body limit here: the upload route bounds its own body (see
+/// [`crate::api::upload_body`]), and no other route takes a body.
 pub fn routes(state: AppState) -> impl Endpoint {
     let api = api::openapi();
     let spec = api.spec();

@@ -546,11 +546,11 @@ export type paths = {
                 };
                 cookie?: never;
             };
-            /** @description The files, streamed: nothing is kept unless every file passes. */
+            /** @description The files, streamed: nothing is kept unless every file passes. The whole body is at most five times MAX_UPLOAD_BYTES plus a small allowance for the multipart framing (413 beyond); the first boundary must come within the first 4 KiB and each part's headers within 8 KiB (400 otherwise). */
             requestBody: {
                 content: {
                     "multipart/form-data": {
-                        /** @description One to five files (repeat the `file` field). Each is at most MAX_UPLOAD_BYTES (10 MiB by default, inclusive) and must be JPEG, PNG, GIF, PDF, DOC, DOCX, XLS or XLSX by its own bytes; a declared type or extension that disagrees is refused. */
+                        /** @description One to five files (repeat the `file` field). Each is at most MAX_UPLOAD_BYTES (10 MiB by default, inclusive) and must be JPEG, PNG, GIF, PDF, DOC, DOCX, XLS or XLSX by its own bytes, with a filename whose extension matches; a declared type or extension that disagrees is refused. */
                         file: string[];
                     };
                 };
@@ -730,6 +730,7 @@ export type components = {
              * @description Bytes.
              */
             size: number;
+            /** @description The ticket's id, hyphenated and in lower case. */
             ticket_id: string;
             uploaded_by: string;
         };

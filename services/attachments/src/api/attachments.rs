@@ -3,6 +3,10 @@
 //! Who may do what is decided in [`authorize`] from the tickets service's answer: whoever can
 //! read the ticket may list, upload and download; the uploader, agents and admins may delete.
 //! Someone who cannot read the ticket gets 404 for everything under it.
+//!
+//! Path ids are parsed as UUIDs at the edge (400 for anything else) and used only in their
+//! canonical form, hyphenated and in lower case: however a client spells a ticket's id, its
+//! attachments are stored, listed and deleted under the one id the tickets service uses.
 
 use docket_platform::{
     ApiError, ApiResult,
@@ -78,15 +82,16 @@ fn authorize(
 async fn visible(
     state: &AppState,
     user: &CurrentUser,
-    id: &str,
+    id: Uuid,
 ) -> ApiResult<(AttachmentRow, TicketAccess)> {
-    let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found("attachment"))?;
     let row = repo::find_ready(&state.db.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found("attachment"))?;
+    let ticket_id =
+        Uuid::parse_str(&row.ticket_id).map_err(|_| ApiError::not_found("attachment"))?;
     let access = state
         .tickets
-        .access(&row.ticket_id, &user.token)
+        .access(ticket_id, &user.token)
         .await
         .map_err(|e| match e {
             ApiError::NotFound(_) => ApiError::not_found("attachment"),
@@ -126,12 +131,12 @@ impl AttachmentsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Uuid>,
         body: UploadBody,
     ) -> ApiResult<Uploaded> {
         let user = &auth.0;
-        state.tickets.access(&id, &user.token).await?;
-        let rows = upload::upload(&state, user, &id, body.0).await?;
+        state.tickets.access(id.0, &user.token).await?;
+        let rows = upload::upload(&state, user, id.0, body).await?;
         for row in &rows {
             record(&state, user, row, "attachment_added").await;
         }
@@ -146,16 +151,17 @@ impl AttachmentsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Uuid>,
         /// 1–100, default 20.
         limit: Query<Option<i64>>,
         /// From the previous page's `next_cursor`.
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<AttachmentPage>> {
-        state.tickets.access(&id, &auth.0.token).await?;
+        state.tickets.access(id.0, &auth.0.token).await?;
         let limit = pagination::limit(*limit)?;
         let after = Cursor::parse_opt(cursor.as_deref())?;
-        let rows = repo::list_ready(&state.db.pool, &id, limit, after.as_ref()).await?;
+        let rows =
+            repo::list_ready(&state.db.pool, &id.0.to_string(), limit, after.as_ref()).await?;
         let (rows, next_cursor) = pagination::page(rows, limit, |r| Cursor {
             at: r.created_at,
             id: r.id.to_string(),
@@ -175,9 +181,9 @@ impl AttachmentsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Uuid>,
     ) -> ApiResult<DownloadResponse> {
-        let (row, access) = visible(&state, &auth.0, &id).await?;
+        let (row, access) = visible(&state, &auth.0, id.0).await?;
         authorize(&auth.0, &access, &row, Action::Read)?;
         let filename = SafeFilename::parse(&row.filename);
         Ok(
@@ -203,9 +209,9 @@ impl AttachmentsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Uuid>,
     ) -> ApiResult<Deleted> {
-        let (row, access) = visible(&state, &auth.0, &id).await?;
+        let (row, access) = visible(&state, &auth.0, id.0).await?;
         authorize(&auth.0, &access, &row, Action::Delete)?;
         upload::delete(&state, &row).await?;
         record(&state, &auth.0, &row, "attachment_removed").await;

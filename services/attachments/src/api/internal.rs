@@ -10,18 +10,21 @@ use poem::{
     web::{Data, Path},
 };
 
+use uuid::Uuid;
+
 use super::AppState;
-use crate::{clients::tickets::is_plausible_ticket_id, upload};
+use crate::upload;
 
 /// `DELETE /internal/tickets/{id}/attachments`: the tickets service deleting a ticket, with
 /// the admin's token. Every attachment goes, bytes and rows; 204. When storage fails the answer
-/// is 503, so the ticket delete fails too and can be retried.
+/// is 503, so the ticket delete fails too and can be retried. The id is parsed as a UUID (400
+/// otherwise) and used in its canonical form, the one uploads are stored under.
 #[handler]
 async fn delete_all(
     req: &Request,
     state: Data<&AppState>,
     verifier: Data<&TokenVerifier>,
-    Path(ticket_id): Path<String>,
+    Path(ticket_id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
     let token = req
         .headers()
@@ -35,11 +38,8 @@ async fn delete_all(
             "Only admins may delete a ticket's attachments.".into(),
         ));
     }
-    if !is_plausible_ticket_id(&ticket_id) {
-        return Ok(StatusCode::NO_CONTENT);
-    }
-    let removed = upload::delete_all_of_ticket(&state, &ticket_id).await?;
-    tracing::info!(ticket_id, removed, "deleted a ticket's attachments");
+    let removed = upload::delete_all_of_ticket(&state, ticket_id).await?;
+    tracing::info!(%ticket_id, removed, "deleted a ticket's attachments");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -22,6 +22,9 @@ pub struct AppState {
     pub storage: Arc<dyn Storage>,
     pub tickets: TicketsClient,
     pub settings: Arc<Settings>,
+    /// Structure checks of spooled DOCX/XLSX/DOC/XLS files running at once: reading a
+    /// container's directory takes memory in proportion to its entries.
+    pub inspections: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -35,6 +38,7 @@ impl AppState {
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
 pub struct Attachment {
     pub id: Uuid,
+    /// The ticket's id, hyphenated and in lower case.
     pub ticket_id: String,
     /// The uploader's filename made safe: no path, no control characters, at most 255 bytes.
     pub filename: String,

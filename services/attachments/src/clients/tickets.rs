@@ -12,6 +12,7 @@ use docket_platform::{
     client::{HttpMethod, ServiceClient},
 };
 use serde::Deserialize;
+use uuid::Uuid;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct TicketAccess {
@@ -27,14 +28,6 @@ pub struct TicketsClient {
     client: ServiceClient,
 }
 
-/// Ticket ids are opaque to this service but must be safe in a URL path.
-pub fn is_plausible_ticket_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 impl TicketsClient {
     pub fn new(base_url: &str) -> Self {
         Self {
@@ -48,10 +41,7 @@ impl TicketsClient {
     }
 
     /// The caller's access to a ticket, or 404 when they may not read it.
-    pub async fn access(&self, ticket_id: &str, token: &str) -> Result<TicketAccess, ApiError> {
-        if !is_plausible_ticket_id(ticket_id) {
-            return Err(ApiError::not_found("ticket"));
-        }
+    pub async fn access(&self, ticket_id: Uuid, token: &str) -> Result<TicketAccess, ApiError> {
         let rb = self.client.request(
             HttpMethod::GET,
             &format!("/internal/tickets/{ticket_id}/access"),

@@ -1,15 +1,21 @@
-//! Deciding a file's type from its own bytes, while it streams past.
+//! Deciding a file's type from its own bytes.
 //!
 //! The first bytes name the family (JPEG `FF D8 FF`, PNG `89 50 4E 47 0D 0A 1A 0A`,
 //! `GIF87a`/`GIF89a`, `%PDF-`, OLE2 `D0 CF 11 E0 A1 B1 1A E1`, ZIP `PK 03 04`); anything else is
 //! refused as soon as those bytes are in, so a disallowed file is never read to its end. The two
-//! container families need the rest of the stream: a ZIP is DOCX when an entry's name starts
-//! with `word/` and XLSX with `xl/` (names read from local headers and the central directory as
-//! they pass, through a 64-byte seam buffer, never the whole file); an OLE2 file is DOC when it
-//! holds a `WordDocument` stream and XLS with a `Workbook` one (their UTF-16 directory names).
-//! A declared content type or extension that disagrees with the bytes is refused too.
+//! container families are decided by their structure once the whole file is spooled, never by
+//! a name that merely appears somewhere in the bytes:
+//!
+//! - a ZIP is DOCX when its central directory lists `[Content_Types].xml` and
+//!   `word/document.xml`, XLSX with `[Content_Types].xml` and `xl/workbook.xml`;
+//! - an OLE2 compound file is DOC when its root holds a `WordDocument` stream, XLS with a
+//!   `Workbook` (Excel 97 and later) or `Book` (Excel 5/95) stream.
+//!
+//! Reading a container's directory is blocking file I/O: [`Sniffer::finish`] is meant for
+//! `spawn_blocking`. The file's name must have an extension, and it and a declared content type
+//! must agree with what the bytes are.
 
-use memchr::memmem;
+use std::io::{Read, Seek};
 
 /// The types on the allow-list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,15 +79,16 @@ impl FileKind {
         }
     }
 
-    /// True when a declared content type and extension do not contradict this kind. A missing
-    /// or generic (`application/octet-stream`) type and a missing extension contradict nothing.
+    /// True when the extension is one of this kind's and a declared content type does not
+    /// contradict it. A missing or generic (`application/octet-stream`) type contradicts
+    /// nothing; a missing extension never agrees.
     pub fn agrees_with(self, declared_type: Option<&str>, extension: Option<&str>) -> bool {
         let type_ok = match declared_type.map(normalise_type) {
             None => true,
             Some(t) if t.is_empty() || t == "application/octet-stream" => true,
             Some(t) => self.mimes().contains(&t.as_str()),
         };
-        let ext_ok = extension.is_none_or(|e| self.extensions().contains(&e));
+        let ext_ok = extension.is_some_and(|e| self.extensions().contains(&e));
         type_ok && ext_ok
     }
 }
@@ -115,7 +122,6 @@ impl Family {
 }
 
 const HEAD: usize = 8;
-const SEAM: usize = 64;
 
 /// Why a file was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,21 +132,18 @@ pub enum SniffError {
     NotAllowed,
     #[error("the file's declared type or extension does not match its content")]
     Mismatch,
+    #[error("the file's name has no extension; it must end in one that matches its content")]
+    NoExtension,
 }
 
-/// Fed chunk by chunk; see the module doc.
+/// Fed chunk by chunk while the file spools, then finished with the spooled file; see the
+/// module doc.
 pub struct Sniffer {
     declared_type: Option<String>,
     extension: Option<String>,
     head: Vec<u8>,
     family: Option<Family>,
-    seam: Vec<u8>,
-    word: bool,
-    xl: bool,
 }
-
-const WORD_DOCUMENT: &[u8] = b"W\0o\0r\0d\0D\0o\0c\0u\0m\0e\0n\0t\0";
-const WORKBOOK: &[u8] = b"W\0o\0r\0k\0b\0o\0o\0k\0";
 
 impl Sniffer {
     pub fn new(declared_type: Option<&str>, extension: Option<&str>) -> Self {
@@ -149,57 +152,42 @@ impl Sniffer {
             extension: extension.map(str::to_owned),
             head: Vec::with_capacity(HEAD),
             family: None,
-            seam: Vec::new(),
-            word: false,
-            xl: false,
         }
     }
 
     /// Takes the next chunk. Fails as soon as the bytes seen rule the file out.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), SniffError> {
         if self.family.is_none() {
-            let before = self.head.len();
-            let need = HEAD - before;
+            let need = HEAD - self.head.len();
             self.head.extend_from_slice(&chunk[..need.min(chunk.len())]);
-            if self.head.len() < HEAD {
-                return Ok(());
+            if self.head.len() == HEAD {
+                self.decide_family()?;
             }
-            self.decide_family()?;
-            // Head bytes from earlier chunks are scanned with this one.
-            self.seam = self.head[..before].to_vec();
-        }
-        match self.family {
-            Some(Family::Zip) | Some(Family::Ole) => self.scan(chunk),
-            _ => {}
         }
         Ok(())
     }
 
-    /// The stream has ended: the verdict.
-    pub fn finish(mut self) -> Result<FileKind, SniffError> {
+    /// The stream has ended and `file` holds all of it: the verdict. Reads `file` only for
+    /// the container families (blocking I/O).
+    pub fn finish<R: Read + Seek>(mut self, file: R) -> Result<FileKind, SniffError> {
         if self.family.is_none() {
             self.decide_family()?;
         }
-        let kind = match self.family {
-            Some(Family::Single(kind)) => kind,
-            Some(Family::Zip) | Some(Family::Ole) => {
-                let [first, second] = match self.family {
-                    Some(Family::Zip) => [FileKind::Docx, FileKind::Xlsx],
-                    _ => [FileKind::Doc, FileKind::Xls],
-                };
-                match (self.word, self.xl) {
-                    (true, false) => first,
-                    (false, true) => second,
-                    _ => return Err(SniffError::NotAllowed),
-                }
-            }
-            None => return Err(SniffError::NotAllowed),
+        let found: Vec<FileKind> = match self.family {
+            Some(Family::Single(kind)) => vec![kind],
+            Some(Family::Zip) => zip_kinds(file),
+            Some(Family::Ole) => ole_kinds(file),
+            None => vec![],
         };
-        if kind.agrees_with(self.declared_type.as_deref(), self.extension.as_deref()) {
-            Ok(kind)
-        } else {
-            Err(SniffError::Mismatch)
+        if found.is_empty() {
+            return Err(SniffError::NotAllowed);
         }
+        // A file that is structurally both (a DOCX that also holds a workbook) is what its
+        // extension says, as long as that is one of them.
+        found
+            .into_iter()
+            .find(|k| k.agrees_with(self.declared_type.as_deref(), self.extension.as_deref()))
+            .ok_or(SniffError::Mismatch)
     }
 
     fn decide_family(&mut self) -> Result<(), SniffError> {
@@ -219,6 +207,9 @@ impl Sniffer {
         } else {
             return Err(SniffError::NotAllowed);
         };
+        if self.extension.is_none() {
+            return Err(SniffError::NoExtension);
+        }
         let declared = self.declared_type.as_deref();
         let ext = self.extension.as_deref();
         if !family
@@ -231,49 +222,46 @@ impl Sniffer {
         self.family = Some(family);
         Ok(())
     }
+}
 
-    fn scan(&mut self, chunk: &[u8]) {
-        let mut window = std::mem::take(&mut self.seam);
-        window.extend_from_slice(chunk);
-        match self.family {
-            Some(Family::Zip) => {
-                for at in memmem::find_iter(&window, b"PK") {
-                    let rest = &window[at..];
-                    let (len_at, name_at) = match rest.get(2..4) {
-                        Some([3, 4]) => (26, 30),
-                        Some([1, 2]) => (28, 46),
-                        _ => continue,
-                    };
-                    let Some(len) = rest.get(len_at..len_at + 2) else {
-                        continue;
-                    };
-                    let len = u16::from_le_bytes([len[0], len[1]]) as usize;
-                    let name =
-                        &rest[name_at.min(rest.len())..(name_at + len.min(5)).min(rest.len())];
-                    if name.starts_with(b"word/") {
-                        self.word = true;
-                    } else if name.starts_with(b"xl/") {
-                        self.xl = true;
-                    }
-                }
-            }
-            Some(Family::Ole) => {
-                if memmem::find(&window, WORD_DOCUMENT).is_some() {
-                    self.word = true;
-                }
-                if memmem::find(&window, WORKBOOK).is_some() {
-                    self.xl = true;
-                }
-            }
-            _ => {}
-        }
-        let keep = window.len().min(SEAM);
-        self.seam = window[window.len() - keep..].to_vec();
+/// The Office Open XML kinds a ZIP's central directory makes it (none for an unreadable ZIP).
+fn zip_kinds<R: Read + Seek>(file: R) -> Vec<FileKind> {
+    let Ok(archive) = zip::ZipArchive::new(file) else {
+        return vec![];
+    };
+    let has = |name: &str| archive.index_for_name(name).is_some();
+    if !has("[Content_Types].xml") {
+        return vec![];
     }
+    [
+        (FileKind::Docx, "word/document.xml"),
+        (FileKind::Xlsx, "xl/workbook.xml"),
+    ]
+    .into_iter()
+    .filter(|(_, part)| has(part))
+    .map(|(kind, _)| kind)
+    .collect()
+}
+
+/// The legacy Office kinds an OLE2 file's root streams make it (none for an unreadable one).
+fn ole_kinds<R: Read + Seek>(file: R) -> Vec<FileKind> {
+    let Ok(compound) = cfb::CompoundFile::open(file) else {
+        return vec![];
+    };
+    let mut kinds = vec![];
+    if compound.is_stream("/WordDocument") {
+        kinds.push(FileKind::Doc);
+    }
+    if compound.is_stream("/Workbook") || compound.is_stream("/Book") {
+        kinds.push(FileKind::Xls);
+    }
+    kinds
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Cursor, Write as _};
+
     use super::*;
 
     fn sniff(
@@ -286,20 +274,30 @@ mod tests {
         for c in bytes.chunks(chunk.max(1)) {
             s.feed(c)?;
         }
-        s.finish()
+        s.finish(Cursor::new(bytes))
     }
 
-    fn zip_with(entry: &str) -> Vec<u8> {
-        let mut z = b"PK\x03\x04".to_vec();
-        z.extend_from_slice(&[
-            20, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        ]);
-        z.extend_from_slice(&(entry.len() as u16).to_le_bytes());
-        z.extend_from_slice(&[0, 0]);
-        z.extend_from_slice(entry.as_bytes());
-        z.extend_from_slice(&[0x55; 200]);
-        z
+    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for (name, bytes) in entries {
+            w.start_file(*name, options).unwrap();
+            w.write_all(bytes).unwrap();
+        }
+        w.finish().unwrap().into_inner()
     }
+
+    fn ole_of(streams: &[&str], filler: &[u8]) -> Vec<u8> {
+        let mut c = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+        for name in streams {
+            c.create_stream(name).unwrap().write_all(filler).unwrap();
+        }
+        c.flush().unwrap();
+        c.into_inner().into_inner()
+    }
+
+    const CT: (&str, &[u8]) = ("[Content_Types].xml", b"<Types/>");
 
     #[test]
     fn magic_numbers_decide_the_simple_types_in_any_chunking() {
@@ -314,9 +312,12 @@ mod tests {
             sniff(b"\xff\xd8\xff\xe0 jfif", None, Some("jpeg"), 2),
             Ok(FileKind::Jpeg)
         );
-        assert_eq!(sniff(b"GIF89a......", None, None, 4), Ok(FileKind::Gif));
         assert_eq!(
-            sniff(b"%PDF-1.7\n...", Some("application/pdf"), None, 4),
+            sniff(b"GIF89a......", None, Some("gif"), 4),
+            Ok(FileKind::Gif)
+        );
+        assert_eq!(
+            sniff(b"%PDF-1.7\n...", Some("application/pdf"), Some("pdf"), 4),
             Ok(FileKind::Pdf)
         );
     }
@@ -343,7 +344,7 @@ mod tests {
     fn a_declared_type_or_extension_that_disagrees_is_a_mismatch() {
         let png = b"\x89PNG\r\n\x1a\n rest";
         assert_eq!(
-            sniff(png, Some("application/pdf"), None, 64),
+            sniff(png, Some("application/pdf"), Some("png"), 64),
             Err(SniffError::Mismatch)
         );
         assert_eq!(sniff(png, None, Some("gif"), 64), Err(SniffError::Mismatch));
@@ -352,45 +353,96 @@ mod tests {
             Ok(FileKind::Png)
         );
         assert_eq!(
-            sniff(png, Some("IMAGE/PNG; charset=binary"), None, 64),
+            sniff(png, Some("IMAGE/PNG; charset=binary"), Some("png"), 64),
             Ok(FileKind::Png)
         );
     }
 
     #[test]
-    fn zip_entries_decide_docx_and_xlsx_even_across_chunk_seams() {
-        let docx = zip_with("word/document.xml");
-        let xlsx = zip_with("xl/workbook.xml");
-        for chunk in [1, 7, 31, 4096] {
+    fn a_name_without_an_extension_is_refused_whatever_the_bytes() {
+        let png = b"\x89PNG\r\n\x1a\n rest";
+        assert_eq!(
+            sniff(png, Some("image/png"), None, 64),
+            Err(SniffError::NoExtension)
+        );
+        let docx = zip_of(&[CT, ("word/document.xml", b"<w/>")]);
+        assert_eq!(sniff(&docx, None, None, 64), Err(SniffError::NoExtension));
+    }
+
+    #[test]
+    fn the_central_directory_decides_docx_and_xlsx() {
+        let docx = zip_of(&[CT, ("word/document.xml", b"<w/>"), ("_rels/.rels", b"")]);
+        let xlsx = zip_of(&[CT, ("xl/workbook.xml", b"<x/>")]);
+        for chunk in [1, 7, 4096] {
             assert_eq!(sniff(&docx, None, Some("docx"), chunk), Ok(FileKind::Docx));
             assert_eq!(sniff(&xlsx, None, Some("xlsx"), chunk), Ok(FileKind::Xlsx));
         }
         assert_eq!(
-            sniff(&zip_with("payload.exe"), None, Some("docx"), 64),
+            sniff(&docx, None, Some("xlsx"), 64),
+            Err(SniffError::Mismatch)
+        );
+        let both = zip_of(&[CT, ("word/document.xml", b""), ("xl/workbook.xml", b"")]);
+        assert_eq!(sniff(&both, None, Some("xlsx"), 64), Ok(FileKind::Xlsx));
+    }
+
+    #[test]
+    fn a_zip_with_office_looking_names_but_not_their_parts_is_refused() {
+        let mut mz = b"MZ\x90\x00".to_vec();
+        mz.extend([0u8; 100]);
+        let payload = zip_of(&[("word/payload.exe", &mz), ("run.sh", b"#!/bin/sh\n")]);
+        assert_eq!(
+            sniff(&payload, None, Some("docx"), 64),
             Err(SniffError::NotAllowed)
         );
+        // The parts without the content-types manifest are not a package either.
+        let bare = zip_of(&[("word/document.xml", b"<w/>")]);
         assert_eq!(
-            sniff(&docx, None, Some("xlsx"), 64),
+            sniff(&bare, None, Some("docx"), 64),
+            Err(SniffError::NotAllowed)
+        );
+        // Nor is a local header with nothing behind it.
+        let mut torn = b"PK\x03\x04".to_vec();
+        torn.extend(b"word/document.xml[Content_Types].xml");
+        assert_eq!(
+            sniff(&torn, None, Some("docx"), 64),
+            Err(SniffError::NotAllowed)
+        );
+    }
+
+    #[test]
+    fn ole2_root_streams_decide_doc_and_xls() {
+        let doc = ole_of(&["/WordDocument"], b"text");
+        assert_eq!(
+            sniff(&doc, Some("application/msword"), Some("doc"), 5),
+            Ok(FileKind::Doc)
+        );
+        for name in ["/Workbook", "/Book"] {
+            let xls = ole_of(&[name], b"cells");
+            assert_eq!(sniff(&xls, None, Some("xls"), 512), Ok(FileKind::Xls));
+        }
+        assert_eq!(
+            sniff(&doc, None, Some("xls"), 64),
             Err(SniffError::Mismatch)
         );
     }
 
     #[test]
-    fn ole2_stream_names_decide_doc_and_xls() {
-        let mut doc = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
-        doc.extend_from_slice(&[0; 500]);
-        let mut xls = doc.clone();
-        doc.extend_from_slice(WORD_DOCUMENT);
-        xls.extend_from_slice(WORKBOOK);
-        assert_eq!(
-            sniff(&doc, Some("application/msword"), Some("doc"), 5),
-            Ok(FileKind::Doc)
-        );
-        assert_eq!(sniff(&xls, None, Some("xls"), 5), Ok(FileKind::Xls));
-        let mut msi = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
-        msi.extend_from_slice(&[0; 100]);
+    fn an_ole2_file_that_only_mentions_word_document_is_refused() {
+        // The UTF-16 name inside a stream's bytes, not as a directory entry.
+        let name: Vec<u8> = "WordDocument"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let msi = ole_of(&["/Payload"], &name);
         assert_eq!(
             sniff(&msi, None, Some("doc"), 64),
+            Err(SniffError::NotAllowed)
+        );
+        let mut bare = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+        bare.extend_from_slice(&[0; 500]);
+        bare.extend_from_slice(&name);
+        assert_eq!(
+            sniff(&bare, None, Some("doc"), 64),
             Err(SniffError::NotAllowed)
         );
     }

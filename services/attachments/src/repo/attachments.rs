@@ -1,4 +1,5 @@
-//! Attachment rows and their life cycle: `pending` → `ready` → `deleting` → gone.
+//! Attachment rows and their life cycle: `pending` → `ready` → `deleting` → gone; and the
+//! tombstones of deleted tickets, which stop uploads to them from being claimed or committed.
 
 use docket_platform::{db::now_ms, pagination::Cursor};
 use sqlx::{AnyPool, Row, any::AnyRow};
@@ -54,11 +55,21 @@ fn from_row(row: &AnyRow) -> Result<AttachmentRow, sqlx::Error> {
     })
 }
 
-/// Inserts `pending` rows for every file of one upload, in one transaction.
+/// Inserts `pending` rows for every file of one upload (all for one ticket), in one
+/// transaction. False, and nothing inserted, when the ticket's deletion has begun.
 #[tracing::instrument(skip_all, fields(count = rows.len()))]
-pub async fn insert_pending(pool: &AnyPool, rows: &[AttachmentRow]) -> Result<(), sqlx::Error> {
+pub async fn insert_pending(pool: &AnyPool, rows: &[AttachmentRow]) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     for r in rows {
+        let tombstoned: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM deleted_tickets WHERE ticket_id = $1")
+                .bind(&r.ticket_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+        if tombstoned > 0 {
+            return Ok(false);
+        }
         sqlx::query(&format!(
             "INSERT INTO attachments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)"
         ))
@@ -73,28 +84,77 @@ pub async fn insert_pending(pool: &AnyPool, rows: &[AttachmentRow]) -> Result<()
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(true)
 }
 
-/// Turns the pending rows of one upload `ready`, all or none.
+/// How an upload's commit ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// Every row is `ready`.
+    Done,
+    /// The ticket's deletion began meanwhile: nothing turned ready.
+    TicketDeleted,
+    /// Some row was no longer pending (swept as stale): nothing turned ready.
+    Lost,
+}
+
+/// Turns the pending rows of one upload `ready`, all or none: only rows still `pending`, and
+/// only while their ticket has no tombstone.
 #[tracing::instrument(skip_all, fields(count = ids.len()))]
-pub async fn mark_ready(pool: &AnyPool, ids: &[Uuid]) -> Result<(), sqlx::Error> {
+pub async fn mark_ready(
+    pool: &AnyPool,
+    ticket_id: &str,
+    ids: &[Uuid],
+) -> Result<Commit, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let now = now_ms();
     for id in ids {
         let done = sqlx::query(
-            "UPDATE attachments SET state = 'ready', updated_at = $1 WHERE id = $2 AND state = 'pending'",
+            "UPDATE attachments SET state = 'ready', updated_at = $1 \
+             WHERE id = $2 AND state = 'pending' AND NOT EXISTS \
+             (SELECT 1 FROM deleted_tickets d WHERE d.ticket_id = attachments.ticket_id)",
         )
         .bind(now)
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
-            // Swept away meanwhile (a very slow upload): the upload must fail as a whole.
-            return Err(sqlx::Error::RowNotFound);
+            // Dropping the transaction rolls back the rows already turned.
+            drop(tx);
+            return Ok(if is_ticket_deleted(pool, ticket_id).await? {
+                Commit::TicketDeleted
+            } else {
+                Commit::Lost
+            });
         }
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(Commit::Done)
+}
+
+/// Records that a ticket's deletion has begun (idempotent).
+#[tracing::instrument(skip(pool))]
+pub async fn record_ticket_deleted(pool: &AnyPool, ticket_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO deleted_tickets (ticket_id, deleted_at) VALUES ($1, $2) \
+         ON CONFLICT (ticket_id) DO NOTHING",
+    )
+    .bind(ticket_id)
+    .bind(now_ms())
+    .execute(pool)
+    .await
+    .map(|_| ())
+}
+
+#[tracing::instrument(skip(pool))]
+pub async fn is_ticket_deleted(pool: &AnyPool, ticket_id: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM deleted_tickets WHERE ticket_id = $1")
+        .bind(ticket_id)
+        .fetch_one(pool)
+        .await?
+        .try_get("n")?;
+    Ok(n > 0)
 }
 
 /// Removes rows by id, whatever their state.
@@ -170,14 +230,16 @@ pub async fn restore_ready(pool: &AnyPool, id: Uuid) -> Result<(), sqlx::Error> 
         .map(|_| ())
 }
 
-/// Hides every ready row of a ticket and returns every row of it that is being deleted.
+/// Hides every ready row of a ticket, and takes every pending one from its upload (whose
+/// commit then fails); returns every row of the ticket that is being deleted.
 #[tracing::instrument(skip(pool))]
 pub async fn mark_ticket_deleting(
     pool: &AnyPool,
     ticket_id: &str,
 ) -> Result<Vec<AttachmentRow>, sqlx::Error> {
     sqlx::query(
-        "UPDATE attachments SET state = 'deleting', updated_at = $1 WHERE ticket_id = $2 AND state = 'ready'",
+        "UPDATE attachments SET state = 'deleting', updated_at = $1 \
+         WHERE ticket_id = $2 AND state IN ('pending', 'ready')",
     )
     .bind(now_ms())
     .bind(ticket_id)

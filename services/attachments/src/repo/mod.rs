@@ -2,3 +2,4 @@
 //! Postgres (see `docket_platform::db`).
 
 pub mod attachments;
+pub mod leases;

@@ -128,7 +128,8 @@ async fn a_file_over_the_limit_is_413_before_the_rest_of_the_body_is_sent(b: Bac
     let app = spawn_with(b, StorageKind::Local, &[("MAX_UPLOAD_BYTES", "100000")]).await;
     let user = app.requester().await;
     let ticket = app.ticket(&user).await;
-    // Announce 50 MiB, send only the limit plus one byte, and wait for the answer.
+    // Announce 400 000 bytes (under the whole-body limit of five files), send only the
+    // file limit plus one byte, and wait for the answer.
     let mut stream = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
         .await
         .unwrap();
@@ -137,7 +138,7 @@ async fn a_file_over_the_limit_is_413_before_the_rest_of_the_body_is_sent(b: Bac
          Content-Type: {}\r\nContent-Length: {}\r\n\r\n",
         user.token,
         content_type(),
-        50 * 1024 * 1024
+        400_000
     );
     let mut sent = head.into_bytes();
     sent.extend(part_head(&file("big.pdf", None, &[])));

@@ -7,7 +7,10 @@
 mod helpers;
 
 mod access;
+mod bodies;
 mod failures;
 mod openapi;
 mod platform;
+mod sweep;
+mod tickets;
 mod uploads;

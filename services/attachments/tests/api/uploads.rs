@@ -1,6 +1,8 @@
 //! Uploads and downloads: types, sizes, names, all-or-nothing.
 
-use docket_testkit::assert_problem;
+use std::io::{Cursor, Write as _};
+
+use docket_testkit::{assert_problem, backend_tests};
 use serde_json::Value;
 
 use crate::{
@@ -8,6 +10,11 @@ use crate::{
     matrix_tests,
 };
 use docket_testkit::Backend;
+
+backend_tests!(
+    office_files_are_accepted_by_their_structure,
+    a_zip_or_ole_file_that_only_looks_like_office_and_a_name_without_extension_are_415,
+);
 
 matrix_tests!(
     a_png_and_a_pdf_are_accepted_and_downloaded_byte_identical,
@@ -256,4 +263,107 @@ async fn six_files_are_422_and_nothing_is_stored(b: Backend, s: StorageKind) {
     let resp = app.upload(&user, &ticket, &parts[..5]).await;
     assert_eq!(resp.status(), 201);
     assert_eq!(app.rows().await, 5);
+}
+
+/// A ZIP (stored, no compression) of these entries.
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, bytes) in entries {
+        w.start_file(*name, options).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// An OLE2 compound file with these root streams, each holding `bytes`.
+fn ole_of(streams: &[&str], bytes: &[u8]) -> Vec<u8> {
+    let mut c = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+    for name in streams {
+        c.create_stream(name).unwrap().write_all(bytes).unwrap();
+    }
+    c.flush().unwrap();
+    c.into_inner().into_inner()
+}
+
+const CONTENT_TYPES: (&str, &[u8]) = ("[Content_Types].xml", b"<Types/>");
+
+fn docx() -> Vec<u8> {
+    zip_of(&[CONTENT_TYPES, ("word/document.xml", b"<w:document/>")])
+}
+
+async fn office_files_are_accepted_by_their_structure(b: Backend) {
+    let app = spawn(b, StorageKind::Local).await;
+    let user = app.requester().await;
+    let ticket = app.ticket(&user).await;
+    let xlsx = zip_of(&[CONTENT_TYPES, ("xl/workbook.xml", b"<workbook/>")]);
+    let doc = ole_of(&["/WordDocument"], b"text");
+    let xls = ole_of(&["/Workbook"], b"cells");
+    let xls95 = ole_of(&["/Book"], b"cells");
+    for (name, bytes, mime) in [
+        (
+            "report.docx",
+            docx(),
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+        (
+            "sheet.xlsx",
+            xlsx,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        ("letter.doc", doc, "application/msword"),
+        ("sheet.xls", xls, "application/vnd.ms-excel"),
+        ("old.XLS", xls95, "application/vnd.ms-excel"),
+    ] {
+        let stored = app
+            .upload_ok(&user, &ticket, file(name, None, &bytes))
+            .await;
+        assert_eq!(stored["content_type"], mime, "{name}");
+        let (got, _) = app.download(&user, stored["id"].as_str().unwrap()).await;
+        assert_eq!(got, bytes, "{name}");
+    }
+    assert_eq!(app.rows().await, 5);
+}
+
+async fn a_zip_or_ole_file_that_only_looks_like_office_and_a_name_without_extension_are_415(
+    b: Backend,
+) {
+    let app = spawn(b, StorageKind::Local).await;
+    let user = app.requester().await;
+    let ticket = app.ticket(&user).await;
+    let mut mz = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0".to_vec();
+    mz.extend([0u8; 2000]);
+    let payload = zip_of(&[
+        ("word/payload.exe", &mz),
+        ("run.sh", b"#!/bin/sh\nrm -rf ~\n"),
+    ]);
+    let sheet_named_word = zip_of(&[("xl/payload.exe", &mz)]);
+    let utf16_name: Vec<u8> = "WordDocument"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let msi = ole_of(&["/Payload"], &utf16_name);
+    for (name, bytes) in [
+        ("report.docx", payload),
+        ("report.xlsx", sheet_named_word),
+        ("letter.doc", msi),
+        // A real DOCX under another type's extension, and under none.
+        ("report.xlsx", docx()),
+        ("report", docx()),
+        ("shot", png()),
+    ] {
+        let resp = app
+            .upload(&user, &ticket, &[file(name, None, &bytes)])
+            .await;
+        let body = assert_problem(resp, 415).await;
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("nothing was stored"),
+            "{name}: {body}"
+        );
+    }
+    app.assert_nothing_kept().await;
 }
