@@ -4,6 +4,7 @@
 //! with graceful shutdown.
 
 pub mod auth;
+pub mod body;
 pub mod cli;
 pub mod client;
 pub mod config;

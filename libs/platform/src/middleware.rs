@@ -77,9 +77,17 @@ pub fn problem_from_error(err: &poem::Error) -> Problem {
     } else if let Some(e) = err.downcast_ref::<poem_openapi::error::ParseRequestPayloadError>() {
         format!("The request body could not be read: {}", e.reason)
     } else if let Some(e) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
-        format!("Parameter `{}` is invalid: {}", e.name, e.reason)
-    } else if let Some(e) = err.downcast_ref::<poem_openapi::error::ParsePathError>() {
-        format!("Path parameter `{}` is invalid: {}", e.name, e.reason)
+        // A query or header value of the wrong type or out of its documented range: one
+        // answer for both (the contract allows 422 for a wrong type), naming the parameter.
+        let message = param_message(&e.reason);
+        return ApiError::field(e.name, message).to_problem();
+    } else if err.is::<poem_openapi::error::ParsePathError>() {
+        // Path parameters are ids: one that does not parse names nothing (404, as for an id
+        // that names nothing the caller may see).
+        return Problem::for_status(
+            StatusCode::NOT_FOUND,
+            "Nothing is here: the path holds something that is not an id.",
+        );
     } else if let Some(e) = err.downcast_ref::<poem_openapi::error::ContentTypeError>() {
         e.to_string()
     } else if let Some(e) = err.downcast_ref::<poem_openapi::error::ParseMultipartError>() {
@@ -96,11 +104,40 @@ pub fn problem_from_error(err: &poem::Error) -> Problem {
     Problem::for_status(status, detail)
 }
 
+/// poem-openapi's parse message without its wrapping (`failed to parse "…": <ours> (occurred
+/// while parsing "…")`), or its validator's name.
+fn param_message(reason: &str) -> String {
+    if let Some(v) = reason.strip_prefix("verification failed. ") {
+        return format!("must satisfy {v}");
+    }
+    let inner = reason
+        .strip_prefix("failed to parse ")
+        .and_then(|r| r.split_once(": "))
+        .map_or(reason, |(_, rest)| rest);
+    inner
+        .split(" (occurred while parsing")
+        .next()
+        .unwrap_or(inner)
+        .to_owned()
+}
+
 /// The problem response for an error, stamped with the current request id.
 pub fn problem_response(err: &poem::Error) -> Response {
     let mut problem = problem_from_error(err);
     problem.request_id = current_request_id().unwrap_or_default();
     problem.into_response()
+}
+
+/// [`problem_response`] keeping the headers the error asked for (Retry-After, Allow, …).
+pub fn error_response(err: poem::Error) -> Response {
+    let mut resp = problem_response(&err);
+    let err_resp = err.into_response();
+    for name in ["retry-after", "allow", "www-authenticate"] {
+        if let Some(v) = err_resp.headers().get(name) {
+            resp.headers_mut().insert(name, v.clone());
+        }
+    }
+    resp
 }
 
 /// A ready-made problem carried through poem's error path.
@@ -147,24 +184,11 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
             latency_ms = tracing::field::Empty,
         );
         let started = Instant::now();
-        let id = request_id.clone();
         let mut resp = REQUEST_ID
-            .scope(id.clone(), async move {
+            .scope(request_id.clone(), async move {
                 match self.inner.call(req).await {
                     Ok(resp) => resp.into_response(),
-                    Err(err) => {
-                        let mut problem = problem_from_error(&err);
-                        problem.request_id = id;
-                        let mut resp = problem.into_response();
-                        // Keep headers the error asked for (Retry-After, Allow, …).
-                        let err_resp = err.into_response();
-                        for name in ["retry-after", "allow", "www-authenticate"] {
-                            if let Some(v) = err_resp.headers().get(name) {
-                                resp.headers_mut().insert(name, v.clone());
-                            }
-                        }
-                        resp
-                    }
+                    Err(err) => error_response(err),
                 }
             })
             .instrument(span.clone())
@@ -233,5 +257,159 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             }
         }
         self.inner.call(req).await
+    }
+}
+
+/// Adds `Allow` (RFC 9110) to every 405: the methods of the route the path matched, from a
+/// table built from the OpenAPI document (so `Allow` and the document cannot disagree) plus
+/// the routes the document does not list. Goes inside [`RequestContext`].
+#[derive(Debug, Clone, Default)]
+pub struct AllowMethods {
+    /// Route templates (`{x}` or `:x` for one segment, a final `*` for any rest) and their
+    /// methods, most specific first.
+    routes: std::sync::Arc<Vec<(Vec<String>, String)>>,
+}
+
+impl AllowMethods {
+    /// The paths and methods of an OpenAPI document (as JSON).
+    pub fn from_spec(spec: &serde_json::Value) -> Self {
+        let mut allow = Self::default();
+        if let Some(paths) = spec.get("paths").and_then(|p| p.as_object()) {
+            for (path, item) in paths {
+                let methods: Vec<&str> = item
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|m| m.keys())
+                    .map(String::as_str)
+                    .collect();
+                allow = allow.with(path, &methods);
+            }
+        }
+        allow
+    }
+
+    /// Adds a route the document does not list.
+    pub fn with(self, template: &str, methods: &[&str]) -> Self {
+        let mut upper: Vec<String> = methods.iter().map(|m| m.to_ascii_uppercase()).collect();
+        // poem answers HEAD wherever GET is routed.
+        if upper.iter().any(|m| m == "GET") && !upper.iter().any(|m| m == "HEAD") {
+            upper.push("HEAD".to_owned());
+        }
+        let segments = template
+            .trim_matches('/')
+            .split('/')
+            .map(str::to_owned)
+            .collect();
+        let mut routes = std::sync::Arc::unwrap_or_clone(self.routes);
+        routes.push((segments, upper.join(", ")));
+        // Literal segments beat placeholders, a fixed length beats a `*`.
+        routes.sort_by_key(|(segs, _)| {
+            let wild = segs.last().is_some_and(|s| s == "*");
+            let literal = segs.iter().filter(|s| !is_placeholder(s)).count();
+            (wild, std::cmp::Reverse(literal))
+        });
+        Self {
+            routes: std::sync::Arc::new(routes),
+        }
+    }
+
+    /// The `Allow` value for `path`, if a route matches it.
+    pub fn lookup(&self, path: &str) -> Option<&str> {
+        let given: Vec<&str> = path.trim_matches('/').split('/').collect();
+        self.routes
+            .iter()
+            .find(|(segs, _)| template_matches(segs, &given))
+            .map(|(_, methods)| methods.as_str())
+    }
+}
+
+fn is_placeholder(segment: &str) -> bool {
+    segment.starts_with(':')
+        || (segment.starts_with('{') && segment.ends_with('}'))
+        || segment == "*"
+}
+
+fn template_matches(template: &[String], given: &[&str]) -> bool {
+    if template.last().is_some_and(|s| s == "*") {
+        let fixed = &template[..template.len() - 1];
+        return given.len() >= fixed.len() && template_matches(fixed, &given[..fixed.len()]);
+    }
+    template.len() == given.len()
+        && template
+            .iter()
+            .zip(given)
+            .all(|(t, g)| t == g || is_placeholder(t))
+}
+
+impl<E: Endpoint> Middleware<E> for AllowMethods {
+    type Output = AllowMethodsEndpoint<E>;
+    fn transform(&self, ep: E) -> Self::Output {
+        AllowMethodsEndpoint {
+            inner: ep,
+            allow: self.clone(),
+        }
+    }
+}
+
+pub struct AllowMethodsEndpoint<E> {
+    inner: E,
+    allow: AllowMethods,
+}
+
+impl<E: Endpoint> Endpoint for AllowMethodsEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Self::Output> {
+        let path = req.uri().path().to_owned();
+        match self.inner.call(req).await {
+            Ok(resp) => {
+                let mut resp = resp.into_response();
+                if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+                    self.add_allow(&path, &mut resp);
+                }
+                Ok(resp)
+            }
+            Err(err) if err.status() == StatusCode::METHOD_NOT_ALLOWED => {
+                let mut resp = error_response(err);
+                self.add_allow(&path, &mut resp);
+                Ok(resp)
+            }
+            Err(err) => Err(err),
+        }
+    }
+}
+
+impl<E> AllowMethodsEndpoint<E> {
+    fn add_allow(&self, path: &str, resp: &mut Response) {
+        if let Some(v) = self
+            .allow
+            .lookup(path)
+            .and_then(|m| HeaderValue::from_str(m).ok())
+        {
+            resp.headers_mut().insert(poem::http::header::ALLOW, v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_lists_the_methods_of_the_route_a_path_matches() {
+        let spec = serde_json::json!({"paths": {
+            "/api/tickets": {"get": {}, "post": {}},
+            "/api/tickets/{id}": {"get": {}, "patch": {}, "delete": {}},
+            "/api/tickets/{id}/comments": {"post": {}},
+        }});
+        let allow = AllowMethods::from_spec(&spec).with("/health/*", &["get"]);
+        assert_eq!(allow.lookup("/api/tickets"), Some("GET, POST, HEAD"));
+        assert_eq!(
+            allow.lookup("/api/tickets/abc"),
+            Some("DELETE, GET, PATCH, HEAD")
+        );
+        assert_eq!(allow.lookup("/api/tickets/abc/comments"), Some("POST"));
+        assert_eq!(allow.lookup("/health/live"), Some("GET, HEAD"));
+        assert_eq!(allow.lookup("/nowhere"), None);
     }
 }

@@ -1,27 +1,95 @@
 //! Keyset pagination: `limit` (1–100, default 20) and an opaque `cursor`.
 //!
-//! A cursor is the sort key of the last item of a page, base64url-encoded, so a page boundary
-//! stays correct while rows are being inserted. Callers never parse it; a malformed one is 422.
+//! A cursor is the sort key of the last item of a page, so a page boundary stays correct while
+//! rows are being inserted. Callers never parse it. Its text is `<position>.<id as 32 hex
+//! digits>`, a shape one regular expression describes exactly ([`CURSOR_PATTERN`]): the
+//! documents state it, so any string they allow is a cursor this code can read, and anything
+//! else is a 422 naming `cursor`. [`Limit`] and [`Cursor`] are query parameter types whose
+//! schema and check come from the same constants.
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use std::borrow::Cow;
+
+use poem_openapi::{
+    registry::{MetaSchema, MetaSchemaRef},
+    types::{ParseError, ParseFromParameter, ParseResult, Type},
+};
 
 use crate::problem::ApiError;
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
+/// Every cursor, and nothing else.
+pub const CURSOR_PATTERN: &str = "^[0-9]{1,18}\\.[0-9a-f]{32}$";
 
 /// Checks `limit`; out of range is a 422.
 pub fn limit(raw: Option<i64>) -> Result<u32, ApiError> {
     match raw {
         None => Ok(DEFAULT_LIMIT),
-        Some(n) if (1..=MAX_LIMIT as i64).contains(&n) => Ok(n as u32),
-        Some(n) => Err(ApiError::Unprocessable(format!(
-            "limit must be between 1 and {MAX_LIMIT}, not {n}"
-        ))),
+        Some(n) if (1..=i64::from(MAX_LIMIT)).contains(&n) => Ok(n as u32),
+        Some(n) => Err(ApiError::field(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}, not {n}"),
+        )),
     }
 }
 
-/// The position after which the next page starts: a timestamp and an id that breaks ties.
+/// The `limit` query parameter: 1–[`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent
+/// (`Query<Option<Limit>>`, then [`Limit::or_default`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(pub u32);
+
+impl Limit {
+    pub fn or_default(raw: Option<Limit>) -> u32 {
+        raw.map_or(DEFAULT_LIMIT, |l| l.0)
+    }
+}
+
+impl Type for Limit {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "integer(int32)".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            format: Some("int32"),
+            minimum: Some(1.0),
+            maximum: Some(f64::from(MAX_LIMIT)),
+            default: Some(DEFAULT_LIMIT.into()),
+            ..MetaSchema::new("integer")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromParameter for Limit {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        let out_of_range = || ParseError::custom(format!("must be between 1 and {MAX_LIMIT}"));
+        let n: i128 = value
+            .parse()
+            .map_err(|_| ParseError::custom("must be an integer"))?;
+        u32::try_from(n)
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .map(Limit)
+            .ok_or_else(out_of_range)
+    }
+}
+
+/// The position after which the next page starts: a timestamp (or other position) and the id
+/// (a UUID) that breaks ties.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     pub at: i64,
@@ -30,26 +98,106 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.at, self.id))
+        format!("{}.{}", self.at, self.id.replace('-', ""))
     }
 
     pub fn decode(raw: &str) -> Result<Self, ApiError> {
-        let bad = || ApiError::Unprocessable("cursor is malformed".to_owned());
-        let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
-        let text = String::from_utf8(bytes).map_err(|_| bad())?;
-        let (at, id) = text.split_once('|').ok_or_else(bad)?;
-        let at = at.parse().map_err(|_| bad())?;
-        if id.is_empty() || id.len() > 64 {
-            return Err(bad());
+        Self::read(raw).ok_or_else(|| ApiError::field("cursor", "is malformed"))
+    }
+
+    fn read(raw: &str) -> Option<Self> {
+        let (at, id) = raw.split_once('.')?;
+        let digits_ok = (1..=18).contains(&at.len()) && at.bytes().all(|b| b.is_ascii_digit());
+        let hex_ok = id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !digits_ok || !hex_ok {
+            return None;
         }
-        Ok(Self {
-            at,
-            id: id.to_owned(),
+        Some(Self {
+            at: at.parse().ok()?,
+            id: uuid::Uuid::parse_str(id).ok()?.to_string(),
         })
     }
 
     pub fn parse_opt(raw: Option<&str>) -> Result<Option<Self>, ApiError> {
         raw.filter(|s| !s.is_empty()).map(Self::decode).transpose()
+    }
+}
+
+impl Type for Cursor {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string(cursor)".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            pattern: Some(CURSOR_PATTERN.to_owned()),
+            ..MetaSchema::new("string")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromParameter for Cursor {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Self::read(value).ok_or_else(|| ParseError::custom("is malformed"))
+    }
+}
+
+/// A query parameter whose parse error waits for the handler, for routes under a resource that
+/// must answer 404 to a caller who may not see it before any validation. Documents `T`'s
+/// schema; [`Deferred::get`] gives the value or the 422 naming the parameter.
+#[derive(Debug, Clone)]
+pub struct Deferred<T>(Result<T, String>);
+
+impl<T> Deferred<T> {
+    pub fn get(raw: Option<Self>, name: &str) -> Result<Option<T>, ApiError> {
+        raw.map(|d| d.0.map_err(|m| ApiError::field(name, m)))
+            .transpose()
+    }
+}
+
+impl<T: Type> Type for Deferred<T> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        T::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl<T: ParseFromParameter> ParseFromParameter for Deferred<T> {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(Self(
+            T::parse_from_parameter(value).map_err(|e| e.into_message()),
+        ))
     }
 }
 
@@ -74,17 +222,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_cursor_round_trips() {
+    fn a_cursor_round_trips_and_matches_its_documented_pattern() {
         let c = Cursor {
             at: 1_700_000_000_123,
-            id: "abc".into(),
+            id: uuid::Uuid::now_v7().to_string(),
         };
-        assert_eq!(Cursor::decode(&c.encode()).ok(), Some(c));
+        let text = c.encode();
+        assert!(regex::Regex::new(CURSOR_PATTERN).unwrap().is_match(&text));
+        assert_eq!(Cursor::decode(&text).ok(), Some(c));
     }
 
     #[test]
     fn garbage_cursors_are_rejected() {
-        for raw in ["", "!!!", "bm9waXBl", "MTIzfA"] {
+        for raw in [
+            "",
+            "!!!",
+            "bm9waXBl",
+            "12.abc",
+            "1x.0123456789abcdef0123456789abcdef",
+        ] {
             assert!(Cursor::decode(raw).is_err(), "{raw}");
         }
     }
@@ -95,5 +251,8 @@ mod tests {
         assert_eq!(limit(Some(100)).ok(), Some(100));
         assert!(limit(Some(0)).is_err());
         assert!(limit(Some(101)).is_err());
+        assert!(Limit::parse_from_parameter("-9223372036854775808").is_err());
+        assert!(Limit::parse_from_parameter("101").is_err());
+        assert_eq!(Limit::parse_from_parameter("7").ok(), Some(Limit(7)));
     }
 }

@@ -30,6 +30,27 @@ pub struct Problem {
     pub detail: String,
     /// The request's id, the same as the `X-Request-Id` header.
     pub request_id: String,
+    /// On a 422: one item per invalid field (absent on other statuses).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default)]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+/// One invalid input field of a 422: its name (`subject`, `limit`, `items[2].id`) and what is
+/// wrong with it.
+#[derive(Debug, Clone, Object, serde::Deserialize, serde::Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
 }
 
 impl Problem {
@@ -40,7 +61,25 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             request_id: String::new(),
+            errors: (status == StatusCode::UNPROCESSABLE_ENTITY).then(Vec::new),
         }
+    }
+
+    /// A 422 naming each invalid field; `detail` sums them up.
+    pub fn invalid(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut p = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Invalid input",
+            detail,
+        );
+        p.errors = Some(errors);
+        p
     }
 
     /// A problem for a status that no handler chose (poem's own errors and the like).
@@ -84,12 +123,15 @@ impl serde::Serialize for ProblemRef<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let p = self.0;
-        let mut map = s.serialize_map(Some(5))?;
+        let mut map = s.serialize_map(Some(5 + usize::from(p.errors.is_some())))?;
         map.serialize_entry("type", &p.kind)?;
         map.serialize_entry("title", &p.title)?;
         map.serialize_entry("status", &p.status)?;
         map.serialize_entry("detail", &p.detail)?;
         map.serialize_entry("request_id", &p.request_id)?;
+        if let Some(errors) = &p.errors {
+            map.serialize_entry("errors", errors)?;
+        }
         map.end()
     }
 }
@@ -113,8 +155,12 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A 422 about no field in particular; prefer [`ApiError::Invalid`].
     #[error("{0}")]
     Unprocessable(String),
+    /// A 422 naming each invalid field (`errors` in the problem).
+    #[error("{}", invalid_detail(.0))]
+    Invalid(Vec<FieldError>),
     #[error("{0}")]
     PreconditionRequired(String),
     #[error("{detail}")]
@@ -165,7 +211,7 @@ impl ApiError {
                 "unsupported-media-type",
                 "Unsupported media type",
             ),
-            Unprocessable(_) => (
+            Unprocessable(_) | Invalid(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation",
                 "Invalid input",
@@ -211,9 +257,15 @@ impl ApiError {
                 tracing::error!(error = ?cause, "internal error");
                 "Something went wrong on our side. Try again; if it keeps happening, quote the request id.".to_owned()
             }
+            ApiError::Invalid(errors) => return Problem::invalid(errors.clone()),
             other => other.to_string(),
         };
         Problem::new(status, slug, title, detail)
+    }
+
+    /// A 422 about one field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Invalid(vec![FieldError::new(field, message)])
     }
 
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
@@ -250,6 +302,10 @@ impl From<sqlx::Error> for ApiError {
             e => ApiError::Internal(e.into()),
         }
     }
+}
+
+fn invalid_detail(errors: &[FieldError]) -> String {
+    Problem::invalid(errors.to_vec()).detail
 }
 
 /// A lost or refused database connection: an I/O error, a closed pool or a crashed SQLite

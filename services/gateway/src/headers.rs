@@ -3,9 +3,13 @@
 //! CORS follows the `FRONTEND_URL` allow-list with credentials. An origin not on the list gets
 //! no `Access-Control-Allow-*` headers at all — the request itself still runs (same-origin
 //! requests from the web app also carry `Origin`), but a browser on a foreign origin cannot
-//! read the answer, and a preflight from it is refused.
+//! read the answer, and a preflight from it is refused with a 403 problem. This layer runs
+//! inside `RequestContext`, so every answer — preflights and refusals included — carries
+//! `X-Request-Id`, and errors from inside get these headers too.
 
 use std::sync::Arc;
+
+use docket_platform::{ApiError, middleware::error_response};
 
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response, Result,
@@ -64,14 +68,19 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
         let path = req.uri().path().to_owned();
 
         let mut resp = if is_preflight {
-            let status = if origin.is_some() {
-                StatusCode::NO_CONTENT
+            if origin.is_some() {
+                Response::builder().status(StatusCode::NO_CONTENT).finish()
             } else {
-                StatusCode::FORBIDDEN
-            };
-            Response::builder().status(status).finish()
+                error_response(
+                    ApiError::Forbidden("This origin may not call the API from a browser.".into())
+                        .into(),
+                )
+            }
         } else {
-            self.inner.call(req).await?.into_response()
+            match self.inner.call(req).await {
+                Ok(resp) => resp.into_response(),
+                Err(err) => error_response(err),
+            }
         };
 
         let h = resp.headers_mut();

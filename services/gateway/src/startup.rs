@@ -2,7 +2,12 @@
 
 use std::sync::Arc;
 
-use docket_platform::{ApiError, health::Health, middleware::RequestContext, server};
+use docket_platform::{
+    ApiError,
+    health::Health,
+    middleware::{AllowMethods, RequestContext},
+    server,
+};
 use poem::{
     Endpoint, EndpointExt, IntoResponse, Request, Response, Route,
     endpoint::{StaticFilesEndpoint, make_sync},
@@ -169,9 +174,17 @@ pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoi
         ))
         .unwrap_or_else(|_| poem::http::HeaderValue::from_static("default-src 'self'")),
     };
+    // `/api/*` answers its services' own 405s (with their `Allow`); these are the gateway's.
+    let allow = AllowMethods::default()
+        .with("/openapi/*", &["get"])
+        .with("/docs", &["get"])
+        .with("/health", &["get"])
+        .with("/health/*", &["get"])
+        .with("/*", &["get"]);
     app.data(Arc::new(own_health))
         .data(settings)
         .data(http)
-        .with(RequestContext)
+        .with(allow)
         .with(security)
+        .with(RequestContext)
 }

@@ -7,7 +7,7 @@ use docket_platform::{
     client::ServiceClient,
     db::{Db, DbCheck, Migrations},
     health::Health,
-    middleware::{BodyLimit, RequestContext},
+    middleware::{AllowMethods, BodyLimit, RequestContext},
     server,
 };
 use poem::{Endpoint, EndpointExt, Route, endpoint::make_sync, web::Json};
@@ -90,6 +90,9 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let api = api::openapi();
     let spec = api.spec();
     let spec_json: serde_json::Value = serde_json::from_str(&spec).unwrap_or_default();
+    let allow = AllowMethods::from_spec(&spec_json)
+        .with("/health", &["get"])
+        .with("/health/*", &["get"]);
     // Swagger UI over this service's own document (the public one, over all three, is the
     // gateway's /docs).
     let docs = api.swagger_ui();
@@ -111,5 +114,6 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .data(state)
         .data(verifier)
         .with(BodyLimit { max: max_json })
+        .with(allow)
         .with(RequestContext)
 }

@@ -65,16 +65,17 @@ async fn someone_who_cannot_read_the_ticket_gets_404_for_everything(b: Backend) 
         404,
     )
     .await;
-    // Not an id at all: refused at the edge, before anything is looked up.
+    // Not an id at all: refused at the edge, before anything is looked up, with the same
+    // answer as an id that names nothing.
     assert_problem(
         app.get("/api/tickets/..%2F..%2Fx/attachments", &owner)
             .await,
-        400,
+        404,
     )
     .await;
     assert_problem(
         app.get("/api/attachments/not-an-id/download", &owner).await,
-        400,
+        404,
     )
     .await;
     assert_eq!(app.rows().await, 1);

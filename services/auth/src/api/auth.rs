@@ -4,6 +4,7 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use docket_platform::{
     ApiError, ApiResult,
     auth::{BearerAuth, Role},
+    body::JsonBody,
     db::{Db, now_ms},
 };
 use poem::{Body, Request, web::Data};
@@ -32,14 +33,26 @@ enum Tag {
 /// Sign-up details.
 #[derive(Object)]
 pub struct RegisterRequest {
-    /// An email address; trimmed and lower-cased.
+    /// An email address (ASCII, one `@`, a dotted domain); trimmed and lower-cased.
+    #[oai(validator(
+        max_length = 254,
+        pattern = r"^[ \t\r\n]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+[ \t\r\n]*$"
+    ))]
     pub email: String,
     /// 8 characters to 256 bytes.
+    #[oai(validator(min_length = 8, max_length = 256))]
     pub password: String,
-    /// How the person is shown to agents.
+    /// How the person is shown to agents: 1–100 characters, not only spaces, no control
+    /// characters; trimmed.
+    #[oai(validator(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    ))]
     pub name: String,
 }
 
+/// Any strings: a malformed email is the same 401 as a wrong password.
 #[derive(Object)]
 pub struct LoginRequest {
     pub email: String,
@@ -170,10 +183,6 @@ impl AppState {
     }
 }
 
-fn unprocessable(msg: String) -> ApiError {
-    ApiError::Unprocessable(msg)
-}
-
 /// Accounts and sessions.
 pub struct AuthApi;
 
@@ -184,11 +193,13 @@ impl AuthApi {
     async fn register(
         &self,
         state: Data<&AppState>,
-        body: Json<RegisterRequest>,
+        body: JsonBody<RegisterRequest>,
     ) -> ApiResult<Issued> {
-        let email = Email::parse(&body.email).map_err(unprocessable)?;
-        let password = Password::parse(&body.password).map_err(unprocessable)?;
-        let name = DisplayName::parse(&body.name).map_err(unprocessable)?;
+        let body = body.into_inner()?;
+        let email = Email::parse(&body.email).map_err(|m| ApiError::field("email", m))?;
+        let password =
+            Password::parse(&body.password).map_err(|m| ApiError::field("password", m))?;
+        let name = DisplayName::parse(&body.name).map_err(|m| ApiError::field("name", m))?;
         let hash = state.hasher.hash(&password).await?;
         let new = NewUser {
             email: email.as_str(),
@@ -215,7 +226,12 @@ impl AuthApi {
     /// Unknown emails and wrong passwords get the same 401, in about the same time.
     /// A deactivated account with the right password gets 403.
     #[oai(path = "/api/auth/login", method = "post")]
-    async fn login(&self, state: Data<&AppState>, body: Json<LoginRequest>) -> ApiResult<Issued> {
+    async fn login(
+        &self,
+        state: Data<&AppState>,
+        body: JsonBody<LoginRequest>,
+    ) -> ApiResult<Issued> {
+        let body = body.into_inner()?;
         let bad = || ApiError::Unauthorized("The email or password is incorrect.".into());
         let user = match Email::parse(&body.email) {
             Ok(email) => users::find_by_email(&state.db.pool, email.as_str()).await?,

@@ -4,7 +4,8 @@
 use docket_platform::{
     ApiError, ApiResult,
     auth::{BearerAuth, CurrentUser, Role},
-    pagination::{self, Cursor},
+    body::JsonBody,
+    pagination::{self, Cursor, Limit},
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -27,6 +28,7 @@ enum Tag {
 pub struct UserPage {
     pub items: Vec<User>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -72,17 +74,17 @@ impl UsersApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         /// 1–100, default 20.
-        limit: Query<Option<i64>>,
+        limit: Query<Option<Limit>>,
         /// From the previous page's `next_cursor`.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<Cursor>>,
         role: Query<Option<Role>>,
         active: Query<Option<bool>>,
         /// Part of an email or name.
         q: Query<Option<String>>,
     ) -> ApiResult<Json<UserPage>> {
         require_admin(&auth.0)?;
-        let limit = pagination::limit(limit.0)?;
-        let after = Cursor::parse_opt(cursor.0.as_deref())?;
+        let limit = Limit::or_default(limit.0);
+        let after = cursor.0;
         let filter = users::ListFilter {
             roles: role.0.into_iter().collect(),
             active: active.0,
@@ -105,14 +107,14 @@ impl UsersApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<String>,
-        body: Json<UserPatch>,
+        id: Path<Uuid>,
+        body: JsonBody<UserPatch>,
     ) -> ApiResult<Json<User>> {
         require_admin(&auth.0)?;
-        let id = Uuid::parse_str(&id.0).map_err(|_| ApiError::not_found("user"))?;
-        let target = users::find_by_id(&state.db.pool, id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("user"))?;
+        let id = id.0;
+        let target = users::find_by_id(&state.db.pool, id).await?;
+        let body = body.into_inner()?;
+        let target = target.ok_or_else(|| ApiError::not_found("user"))?;
         let demotes_admin = target.role == Role::Admin
             && target.active
             && (body.role.is_some_and(|r| r != Role::Admin) || body.active == Some(false));

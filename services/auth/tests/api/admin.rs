@@ -140,7 +140,7 @@ async fn admins_change_roles_and_bad_ids_or_values_are_problems(backend: Backend
         )
         .await
         .unwrap(),
-        400,
+        422,
     )
     .await;
     assert_problem(
@@ -151,7 +151,7 @@ async fn admins_change_roles_and_bad_ids_or_values_are_problems(backend: Backend
         )
         .await
         .unwrap(),
-        400,
+        422,
     )
     .await;
     assert_problem(

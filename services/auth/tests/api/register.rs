@@ -103,11 +103,38 @@ async fn register_answers_malformed_json_and_wrong_types_with_problems(backend: 
             .send()
     };
     assert_problem(send("{\"email\": ").await.unwrap(), 400).await;
-    let wrong_type =
-        "{\"email\": \"w@example.com\", \"password\": \"password123\", \"name\": {\"first\": 1}}";
-    assert_problem(send(wrong_type).await.unwrap(), 400).await;
-    assert_problem(send("{\"password\": \"password123\"}").await.unwrap(), 400).await;
-    assert_problem(send("[]").await.unwrap(), 400).await;
+    // Wrong JSON types are 422s naming each field, never coerced (a number is no name).
+    let cases: &[(&'static str, &[&str])] = &[
+        (
+            "{\"email\": \"w@example.com\", \"password\": \"password123\", \"name\": {\"first\": 1}}",
+            &["name"],
+        ),
+        (
+            "{\"email\": 1, \"password\": true, \"name\": 123}",
+            &["email", "password", "name"],
+        ),
+        (
+            "{\"email\": null, \"password\": [], \"name\": \"Ann\"}",
+            &["email", "password"],
+        ),
+        ("{\"password\": \"password123\"}", &["email", "name"]),
+        ("[]", &["body"]),
+        (
+            "{\"email\": \"\", \"password\": \"short\", \"name\": \"  \"}",
+            &["email", "password", "name"],
+        ),
+    ];
+    for (body, fields) in cases {
+        let problem = assert_problem(send(body).await.unwrap(), 422).await;
+        let named: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no errors in {problem}"))
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(&named, fields, "{body}: {problem}");
+        assert!(problem["errors"][0]["message"].is_string(), "{problem}");
+    }
     let resp = app
         .http
         .post(app.url("/api/auth/register"))

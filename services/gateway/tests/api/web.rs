@@ -74,6 +74,19 @@ async fn cors_answers_only_origins_on_the_allow_list() {
             .get("access-control-allow-origin")
             .is_none()
     );
+    // A refusal is a problem like any other, with the request's id, and the security headers.
+    assert_eq!(refused.headers()["x-content-type-options"], "nosniff");
+    assert!(preflight.headers().contains_key("x-request-id"));
+    docket_testkit::assert_problem(refused, 403).await;
+}
+
+#[tokio::test]
+async fn a_405_from_the_gateway_itself_carries_allow() {
+    let gw = spawn_gateway(&[]).await;
+    let resp = gw.http.post(gw.url("/health")).send().await.unwrap();
+    assert_eq!(resp.headers()["allow"], "GET, HEAD");
+    assert!(resp.headers().contains_key("x-request-id"));
+    docket_testkit::assert_problem(resp, 405).await;
 }
 
 #[tokio::test]

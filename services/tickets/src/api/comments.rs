@@ -4,7 +4,7 @@ use docket_platform::{
     ApiResult,
     auth::BearerAuth,
     json::SerdeJson,
-    pagination::{self, Cursor},
+    pagination::{self, Cursor, Deferred, Limit},
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -12,8 +12,9 @@ use poem_openapi::{
     param::{Path, Query},
 };
 use serde::Serialize;
+use uuid::Uuid;
 
-use super::{AppState, Comment, JsonBody, visible_ticket};
+use super::{AppState, Comment, JsonBody, visible_ticket_by_id as visible_ticket};
 use crate::{domain::CommentBody, repo::comments as repo};
 
 #[derive(Tags)]
@@ -24,7 +25,8 @@ enum Tag {
 
 #[derive(Debug, Object)]
 pub struct NewComment {
-    /// 1–20 000 characters.
+    /// 1–20 000 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"\S"))]
     pub body: String,
     /// An internal note, seen by agents and admins only (agents and admins may post one).
     #[oai(default)]
@@ -35,6 +37,7 @@ pub struct NewComment {
 pub struct CommentPage {
     pub items: Vec<Comment>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -54,14 +57,14 @@ impl CommentsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Uuid>,
         body: JsonBody<NewComment>,
     ) -> ApiResult<CreatedComment> {
-        let (ticket, access) = visible_ticket(&state, &auth.0, &id.0).await?;
+        let (ticket, access) = visible_ticket(&state, &auth.0, id.0).await?;
         let body = body.into_inner()?;
         access.may_comment(body.internal)?;
-        let text =
-            CommentBody::parse(&body.body).map_err(docket_platform::ApiError::Unprocessable)?;
+        let text = CommentBody::parse(&body.body)
+            .map_err(|m| docket_platform::ApiError::field("body", m))?;
         let row = repo::insert(&state.db, ticket.id, auth.0.id, &text, body.internal).await?;
         Ok(CreatedComment::Created(SerdeJson(row.into())))
     }
@@ -72,15 +75,15 @@ impl CommentsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Uuid>,
         /// 1–100, default 20.
-        limit: Query<Option<i64>>,
+        limit: Query<Option<Deferred<Limit>>>,
         /// From the previous page's `next_cursor`.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<Deferred<Cursor>>>,
     ) -> ApiResult<SerdeJson<CommentPage>> {
-        let (ticket, access) = visible_ticket(&state, &auth.0, &id.0).await?;
-        let limit = pagination::limit(limit.0)?;
-        let after = Cursor::parse_opt(cursor.0.as_deref())?;
+        let (ticket, access) = visible_ticket(&state, &auth.0, id.0).await?;
+        let limit = Limit::or_default(Deferred::get(limit.0, "limit")?);
+        let after = Deferred::get(cursor.0, "cursor")?;
         let rows = repo::list(
             &state.db,
             ticket.id,

@@ -3,7 +3,7 @@
 use docket_platform::{
     ApiResult,
     auth::BearerAuth,
-    pagination::{self, Cursor},
+    pagination::{self, Cursor, Deferred, Limit},
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -11,8 +11,9 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
+use uuid::Uuid;
 
-use super::{AppState, Event, visible_ticket};
+use super::{AppState, Event, visible_ticket_by_id as visible_ticket};
 use crate::repo::events as repo;
 
 #[derive(Tags)]
@@ -25,6 +26,7 @@ enum Tag {
 pub struct EventPage {
     pub items: Vec<Event>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -39,15 +41,15 @@ impl EventsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Uuid>,
         /// 1–100, default 20.
-        limit: Query<Option<i64>>,
+        limit: Query<Option<Deferred<Limit>>>,
         /// From the previous page's `next_cursor`.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<Deferred<Cursor>>>,
     ) -> ApiResult<Json<EventPage>> {
-        let (ticket, access) = visible_ticket(&state, &auth.0, &id.0).await?;
-        let limit = pagination::limit(limit.0)?;
-        let after = Cursor::parse_opt(cursor.0.as_deref())?;
+        let (ticket, access) = visible_ticket(&state, &auth.0, id.0).await?;
+        let limit = Limit::or_default(Deferred::get(limit.0, "limit")?);
+        let after = Deferred::get(cursor.0, "cursor")?;
         let rows = repo::list(
             &state.db,
             ticket.id,

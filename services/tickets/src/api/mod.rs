@@ -1,7 +1,6 @@
 //! The HTTP API: one `#[OpenApi]` struct per resource, the objects they exchange, and the
 //! internal routes for other services.
 
-mod body;
 pub mod comments;
 pub mod events;
 pub mod internal;
@@ -20,7 +19,7 @@ use poem_openapi::Object;
 use serde::Serialize;
 use uuid::Uuid;
 
-pub use body::JsonBody;
+pub use docket_platform::body::JsonBody;
 
 use crate::{
     Settings,
@@ -55,15 +54,18 @@ pub struct AppState {
 #[derive(Debug, Clone, Object, Serialize)]
 pub struct Ticket {
     pub id: Uuid,
-    /// 1–200 characters.
+    /// 1–200 characters, trimmed.
+    #[oai(validator(min_length = 1, max_length = 200))]
     pub subject: String,
     /// Up to 20 000 characters.
+    #[oai(validator(max_length = 20000))]
     pub description: String,
     pub status: Status,
     pub priority: Priority,
     /// Who opened it.
     pub requester_id: Uuid,
     /// The agent or admin working it; null when unassigned.
+    #[oai(nullable)]
     pub assignee_id: Option<Uuid>,
     /// Increases with every change; send it back (`If-Match` or `version`) to PATCH.
     pub version: i64,
@@ -96,6 +98,7 @@ pub struct Comment {
     pub id: Uuid,
     pub ticket_id: Uuid,
     pub author_id: Uuid,
+    #[oai(validator(min_length = 1, max_length = 20000))]
     pub body: String,
     pub internal: bool,
     #[serde(serialize_with = "rfc3339")]
@@ -149,14 +152,22 @@ pub fn parse_ticket_id(raw: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(raw.trim()).map_err(|_| ApiError::not_found("ticket"))
 }
 
-/// The ticket and what the caller may do with it, or 404 when unknown *or* invisible — the
-/// first thing every per-ticket operation does.
+/// [`visible_ticket_by_id`] for a raw path segment (the internal routes).
 pub async fn visible_ticket(
     state: &AppState,
     user: &CurrentUser,
     raw_id: &str,
 ) -> ApiResult<(TicketRow, TicketAccess)> {
-    let id = parse_ticket_id(raw_id)?;
+    visible_ticket_by_id(state, user, parse_ticket_id(raw_id)?).await
+}
+
+/// The ticket and what the caller may do with it, or 404 when unknown *or* invisible — the
+/// first thing every per-ticket operation does.
+pub async fn visible_ticket_by_id(
+    state: &AppState,
+    user: &CurrentUser,
+    id: Uuid,
+) -> ApiResult<(TicketRow, TicketAccess)> {
     let ticket = ticket_repo::find(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("ticket"))?;

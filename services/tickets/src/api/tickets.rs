@@ -4,7 +4,7 @@ use docket_platform::{
     ApiError, ApiResult,
     auth::BearerAuth,
     json::SerdeJson,
-    pagination::{self, Cursor},
+    pagination::{Cursor, Limit},
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -15,7 +15,7 @@ use poem_openapi::{
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{AppState, JsonBody, Ticket, visible_ticket};
+use super::{AppState, JsonBody, Ticket, visible_ticket_by_id as visible_ticket};
 use crate::{
     domain::{
         Description, Priority, SearchQuery, Status, Subject,
@@ -33,10 +33,11 @@ enum Tag {
 /// What a new ticket needs.
 #[derive(Debug, Object)]
 pub struct NewTicketBody {
-    /// 1–200 characters.
+    /// 1–200 characters, not only spaces; trimmed.
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub subject: String,
     /// Up to 20 000 characters.
-    #[oai(default)]
+    #[oai(default, validator(max_length = 20000))]
     pub description: String,
     /// Defaults to `normal`. Requesters may set it only here.
     pub priority: Option<Priority>,
@@ -46,11 +47,16 @@ pub struct NewTicketBody {
 /// `description` and `status: "closed"` on their own tickets; agents and admins anything.
 #[derive(Debug, Object)]
 pub struct TicketPatch {
+    /// 1–200 characters, not only spaces; trimmed.
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub subject: Option<String>,
+    /// Up to 20 000 characters.
+    #[oai(validator(max_length = 20000))]
     pub description: Option<String>,
     pub status: Option<Status>,
     pub priority: Option<Priority>,
     /// An active agent or admin; `null` unassigns.
+    #[oai(nullable)]
     pub assignee_id: MaybeUndefined<Uuid>,
     /// The version this change is based on, when `If-Match` is not sent.
     pub version: Option<i64>,
@@ -60,6 +66,7 @@ pub struct TicketPatch {
 pub struct TicketPage {
     pub items: Vec<Ticket>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -100,18 +107,6 @@ fn expected_version(if_match: Option<&str>, body: Option<i64>) -> ApiResult<Vers
     })
 }
 
-fn unprocessable(msg: String) -> ApiError {
-    ApiError::Unprocessable(msg)
-}
-
-fn parse_filter_id(name: &str, raw: Option<String>) -> ApiResult<Option<Uuid>> {
-    raw.map(|r| {
-        Uuid::parse_str(r.trim())
-            .map_err(|_| ApiError::Unprocessable(format!("{name} must be a UUID")))
-    })
-    .transpose()
-}
-
 pub struct TicketsApi;
 
 #[OpenApi(tag = "Tag::Tickets")]
@@ -125,8 +120,9 @@ impl TicketsApi {
         body: JsonBody<NewTicketBody>,
     ) -> ApiResult<CreatedTicket> {
         let body = body.into_inner()?;
-        let subject = Subject::parse(&body.subject).map_err(unprocessable)?;
-        let description = Description::parse(&body.description).map_err(unprocessable)?;
+        let subject = Subject::parse(&body.subject).map_err(|m| ApiError::field("subject", m))?;
+        let description =
+            Description::parse(&body.description).map_err(|m| ApiError::field("description", m))?;
         let row = repo::insert(
             &state.db,
             NewTicket {
@@ -152,27 +148,28 @@ impl TicketsApi {
         auth: BearerAuth,
         status: Query<Option<Status>>,
         priority: Query<Option<Priority>>,
-        assignee_id: Query<Option<String>>,
-        requester_id: Query<Option<String>>,
+        assignee_id: Query<Option<Uuid>>,
+        requester_id: Query<Option<Uuid>>,
         /// Words to search for (at most 200 characters).
+        #[oai(validator(max_length = 200))]
         q: Query<Option<String>>,
         /// 1–100, default 20.
-        limit: Query<Option<i64>>,
+        limit: Query<Option<Limit>>,
         /// From the previous page's `next_cursor`.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<SerdeJson<TicketPage>> {
-        let limit = pagination::limit(limit.0)?;
-        let after = Cursor::parse_opt(cursor.0.as_deref())?;
+        let limit = Limit::or_default(limit.0);
+        let after = cursor.0;
         let q = match q.0.as_deref() {
-            Some(raw) => SearchQuery::parse(raw).map_err(unprocessable)?,
+            Some(raw) => SearchQuery::parse(raw).map_err(|m| ApiError::field("q", m))?,
             None => None,
         };
         let filter = ListFilter {
             scope: access::list_scope(&auth.0),
             status: status.0,
             priority: priority.0,
-            assignee_id: parse_filter_id("assignee_id", assignee_id.0)?,
-            requester_id: parse_filter_id("requester_id", requester_id.0)?,
+            assignee_id: assignee_id.0,
+            requester_id: requester_id.0,
             q,
             search_internal: auth.0.role.is_staff(),
         };
@@ -188,7 +185,8 @@ impl TicketsApi {
             })?;
         }
         let rows = repo::list(&state.db, &filter, after.as_ref(), limit).await?;
-        let (rows, next_cursor) = pagination::page(rows, limit, |(_, cursor)| cursor.clone());
+        let (rows, next_cursor) =
+            docket_platform::pagination::page(rows, limit, |(_, cursor)| cursor.clone());
         Ok(SerdeJson(TicketPage {
             items: rows.into_iter().map(|(t, _)| Ticket::from(t)).collect(),
             next_cursor,
@@ -201,9 +199,9 @@ impl TicketsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Uuid>,
     ) -> ApiResult<SerdeJson<Ticket>> {
-        let (ticket, _) = visible_ticket(&state, &auth.0, &id.0).await?;
+        let (ticket, _) = visible_ticket(&state, &auth.0, id.0).await?;
         Ok(SerdeJson(ticket.into()))
     }
 
@@ -215,13 +213,13 @@ impl TicketsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Uuid>,
         /// The ticket's current version, quoted or bare.
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
         body: JsonBody<TicketPatch>,
     ) -> ApiResult<SerdeJson<Ticket>> {
-        let (current, access) = visible_ticket(&state, &auth.0, &id.0).await?;
+        let (current, access) = visible_ticket(&state, &auth.0, id.0).await?;
         let body = body.into_inner()?;
         access.may_patch(&PatchFields {
             subject: body.subject.is_some(),
@@ -236,13 +234,13 @@ impl TicketsApi {
                 .as_deref()
                 .map(Subject::parse)
                 .transpose()
-                .map_err(unprocessable)?,
+                .map_err(|m| ApiError::field("subject", m))?,
             description: body
                 .description
                 .as_deref()
                 .map(Description::parse)
                 .transpose()
-                .map_err(unprocessable)?,
+                .map_err(|m| ApiError::field("description", m))?,
             status: body.status,
             priority: body.priority,
             assignee: match body.assignee_id {
@@ -269,8 +267,9 @@ impl TicketsApi {
         {
             let user = state.auth.user(assignee, &auth.0.token).await?;
             if !user.is_some_and(|u| u.active && u.role.is_staff()) {
-                return Err(ApiError::Unprocessable(
-                    "assignee_id must be an active agent or admin.".into(),
+                return Err(ApiError::field(
+                    "assignee_id",
+                    "must be an active agent or admin",
                 ));
             }
         }
@@ -287,9 +286,9 @@ impl TicketsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Uuid>,
     ) -> ApiResult<Deleted> {
-        let (ticket, access) = visible_ticket(&state, &auth.0, &id.0).await?;
+        let (ticket, access) = visible_ticket(&state, &auth.0, id.0).await?;
         access.may_delete()?;
         state
             .attachments

@@ -9,6 +9,7 @@ mod helpers;
 mod access_matrix;
 mod comments;
 mod concurrency;
+mod contract;
 mod internal;
 mod openapi;
 mod plans;
