@@ -76,6 +76,20 @@ pub enum Mode {
     Check,
     /// Allowed → recorded; denied → nothing recorded.
     Take,
+    /// Gives back one earlier `Take` (a reservation that turned out not to count, such as a
+    /// login that succeeded). Always allowed; never leaves the bucket fuller than full.
+    Refund,
+}
+
+impl Mode {
+    /// The script's argument.
+    fn arg(self) -> &'static str {
+        match self {
+            Mode::Check => "0",
+            Mode::Take => "1",
+            Mode::Refund => "2",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,10 +105,23 @@ pub struct Decision {
 
 /// The GCRA step, from a stored TAT (µs) and now (µs): returns the decision and the TAT to
 /// store (if any). Shared by the in-process limiter; the Lua script below is the same logic.
+///
+/// For `Refund` the TAT to store may be `now` itself, which is an empty bucket's.
 fn gcra(rate: Rate, mode: Mode, stored_tat: Option<u64>, now: u64) -> (Decision, Option<u64>) {
     let t = rate.interval_us();
     let period = rate.period_us();
     let tat = stored_tat.unwrap_or(now).max(now);
+    if mode == Mode::Refund {
+        let new_tat = tat.saturating_sub(t).max(now);
+        let decision = Decision {
+            allowed: true,
+            limit: rate.limit,
+            remaining: (((period - (new_tat - now).min(period)) / t) as u32).min(rate.limit),
+            reset: Duration::from_micros(new_tat - now),
+            retry_after: Duration::ZERO,
+        };
+        return (decision, Some(new_tat));
+    }
     let new_tat = tat + t;
     let allow_at = new_tat.saturating_sub(period);
     if now < allow_at {
@@ -127,6 +154,16 @@ local period = tonumber(ARGV[2])
 local take = ARGV[3] == '1'
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
+if ARGV[3] == '2' then
+  local back = tat - interval
+  if back <= now then
+    redis.call('DEL', KEYS[1])
+    back = now
+  else
+    redis.call('SET', KEYS[1], back, 'PX', math.ceil((back - now) / 1000) + 1)
+  end
+  return {1, math.floor((period - (back - now)) / interval), back - now, 0}
+end
 local new_tat = tat + interval
 local allow_at = new_tat - period
 if now < allow_at then
@@ -185,8 +222,14 @@ impl LocalStore {
             tats.retain(|_, tat| *tat > now);
         }
         let (decision, store) = gcra(rate, mode, tats.get(key).copied(), now);
-        if let Some(tat) = store {
-            tats.insert(key.to_owned(), tat);
+        match store {
+            Some(tat) if tat <= now => {
+                tats.remove(key);
+            }
+            Some(tat) => {
+                tats.insert(key.to_owned(), tat);
+            }
+            None => {}
         }
         decision
     }
@@ -206,7 +249,7 @@ impl RedisStore {
             .key(key)
             .arg(rate.interval_us())
             .arg(rate.period_us())
-            .arg(if mode == Mode::Take { "1" } else { "0" });
+            .arg(mode.arg());
         let reply: Vec<i64> =
             tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn))
                 .await
@@ -425,6 +468,24 @@ mod tests {
         // One interval later, exactly one more.
         let later = now + 2_000_000;
         assert!(gcra(rate, Mode::Take, tat, later).0.allowed);
+    }
+
+    #[test]
+    fn a_refund_gives_back_one_take_and_never_more_than_a_full_bucket() {
+        let rate = Rate {
+            limit: 2,
+            period: Duration::from_secs(10),
+        };
+        let now = 1_000_000_000;
+        let (_, tat) = gcra(rate, Mode::Take, None, now);
+        let (_, tat) = gcra(rate, Mode::Take, tat, now);
+        assert!(!gcra(rate, Mode::Take, tat, now).0.allowed);
+        let (refund, tat) = gcra(rate, Mode::Refund, tat, now);
+        assert_eq!(refund.remaining, 1);
+        assert!(gcra(rate, Mode::Take, tat, now).0.allowed);
+        // Refunding an empty bucket leaves it empty: no credit beyond the limit.
+        let (refund, tat) = gcra(rate, Mode::Refund, None, now);
+        assert_eq!((refund.remaining, tat), (2, Some(now)));
     }
 
     #[test]

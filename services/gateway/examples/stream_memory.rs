@@ -66,7 +66,8 @@ async fn main() -> anyhow::Result<()> {
         .env("PORT", port.to_string())
         .env("ATTACHMENTS_URL", &upstream)
         .env("LOG_LEVEL", "warn")
-        .env("RATE_LIMIT_ENABLED", "false")
+        .env("RATE_LIMIT_API", "4000000000/1")
+        .env("RATE_LIMIT_UPLOADS", "4000000000/1")
         .stdout(Stdio::null())
         .spawn()?;
     let pid = child.id();

@@ -5,13 +5,16 @@
 //! Three classes, each keyed by the client address (from `X-Forwarded-For` only through
 //! `TRUSTED_PROXY_HOPS` trusted hops; IPv6 by /64):
 //! - `api`: every `/api/*` request (default 100 per 15 min);
-//! - `auth`: *failed* logins and registrations (default 5 per 15 min). The budget is checked
-//!   before the request and spent only when the answer is a failure (401/403/409/422), so
-//!   successes cost nothing; while a client is over it, even a correct password gets 429;
+//! - `auth`: *failed* logins and registrations (default 5 per 15 min). One attempt is
+//!   reserved from the budget before the request is forwarded, atomically, and given back
+//!   when the answer is not a failure (400/401/403/409/422): successes cost nothing, and
+//!   simultaneous guesses cannot all pass a check made before any of them was counted. While
+//!   a client is over it, even a correct password gets 429;
 //! - `upload`: attachment upload requests (default 20 per hour; requests, not files).
 //!
 //! Answers carry `RateLimit-Limit`, `-Remaining` and `-Reset` for the class with the least
-//! remaining; a refusal is a 429 problem with `Retry-After`.
+//! remaining; a refusal is a 429 problem with `Retry-After`. There is no switch that turns
+//! limiting off: a load test raises the rates instead.
 
 use docket_platform::{
     ApiError,
@@ -27,7 +30,6 @@ use crate::proxy::client_ip;
 
 #[derive(Debug, Clone)]
 pub struct LimitSettings {
-    pub enabled: bool,
     pub redis_url: Option<String>,
     pub api: Rate,
     pub auth_failures: Rate,
@@ -40,7 +42,6 @@ pub struct LimitSettings {
 impl LimitSettings {
     pub fn from_source(source: &Source) -> Result<Self, ConfigError> {
         Ok(Self {
-            enabled: source.bool("RATE_LIMIT_ENABLED", true)?,
             redis_url: source.get("REDIS_URL").map(str::to_owned),
             api: source.parse(
                 "RATE_LIMIT_API",
@@ -113,9 +114,6 @@ impl<E: Endpoint> Endpoint for Limited<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        if !self.settings.enabled {
-            return self.inner.call(req).await.map(IntoResponse::into_response);
-        }
         let client = client_ip(&req, self.trusted_proxy_hops)
             .map(client_key)
             .unwrap_or_else(|| "unknown".into());
@@ -130,7 +128,7 @@ impl<E: Endpoint> Endpoint for Limited<E> {
         if auth {
             decisions.push(
                 self.limiter
-                    .decide("auth", &client, s.auth_failures, Mode::Check)
+                    .decide("auth", &client, s.auth_failures, Mode::Take)
                     .await
                     .map_err(|_| unavailable())?,
             );
@@ -148,6 +146,13 @@ impl<E: Endpoint> Endpoint for Limited<E> {
             .filter(|d| !d.allowed)
             .max_by_key(|d| d.retry_after)
         {
+            if auth && decisions.get(1).is_some_and(|d| d.allowed) {
+                // Another class refused it: the reserved attempt was never made.
+                let _ = self
+                    .limiter
+                    .decide("auth", &client, s.auth_failures, Mode::Refund)
+                    .await;
+            }
             let retry = denied.retry_after.as_secs_f64().ceil().max(1.0) as u64;
             tracing::info!(client = %client, retry_after = retry, "rate limited");
             let err: poem::Error = ApiError::TooManyRequests {
@@ -167,16 +172,16 @@ impl<E: Endpoint> Endpoint for Limited<E> {
             Err(e) => docket_platform::middleware::problem_response(&e),
         };
         if auth
-            && is_auth_failure(resp.status())
-            && let Ok(spent) = self
+            && !is_auth_failure(resp.status())
+            && let Ok(refund) = self
                 .limiter
-                .decide("auth", &client, s.auth_failures, Mode::Take)
+                .decide("auth", &client, s.auth_failures, Mode::Refund)
                 .await
             && let Some(d) = decisions.get_mut(1)
         {
             *d = Decision {
-                remaining: spent.remaining,
-                reset: spent.reset,
+                remaining: refund.remaining,
+                reset: refund.reset,
                 ..*d
             };
         }

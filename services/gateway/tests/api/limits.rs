@@ -348,3 +348,96 @@ async fn failing_closed_refuses_limited_requests_while_redis_is_down() {
         200
     );
 }
+
+/// Twelve wrong passwords sent at once, against a budget of five: the budget is reserved
+/// before each is forwarded, so exactly five reach the auth service (401) and the rest are
+/// refused at the gateway (429), with Redis and with the in-process limiter.
+async fn simultaneous_failed_logins_cannot_outrun_the_budget(redis: Option<&str>) {
+    let prefix = prefix();
+    let mut cfg = vec![
+        ("RATE_LIMIT_PREFIX", prefix.as_str()),
+        ("RATE_LIMIT_AUTH_FAILURES", "5/900"),
+    ];
+    if let Some(url) = redis {
+        cfg.push(("REDIS_URL", url));
+    }
+    let gw = spawn_gateway(&cfg).await;
+    let reg = gw
+        .http
+        .post(gw.url("/api/auth/register"))
+        .json(&json!({"email": "burst@example.com", "password": "password123", "name": "B"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reg.status(), 201);
+    let statuses = join_all((0..12).map(|_| async {
+        gw.http
+            .post(gw.url("/api/auth/login"))
+            .json(&json!({"email": "burst@example.com", "password": "wrong-password"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }))
+    .await;
+    let reached = statuses.iter().filter(|s| **s == 401).count();
+    assert_eq!(reached, 5, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        7,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn simultaneous_failed_logins_reach_auth_at_most_five_times_with_redis() {
+    let redis = redis_url().await;
+    simultaneous_failed_logins_cannot_outrun_the_budget(Some(&redis)).await;
+}
+
+#[tokio::test]
+async fn simultaneous_failed_logins_reach_auth_at_most_five_times_in_process() {
+    simultaneous_failed_logins_cannot_outrun_the_budget(None).await;
+}
+
+/// A successful login gives its reservation back: a client who signs in correctly over and
+/// over, while others of its attempts are in flight, never runs out.
+#[tokio::test]
+async fn successful_logins_give_their_reservation_back() {
+    let gw = spawn_gateway(&[("RATE_LIMIT_AUTH_FAILURES", "2/900")]).await;
+    let reg = gw
+        .http
+        .post(gw.url("/api/auth/register"))
+        .json(&json!({"email": "ok@example.com", "password": "password123", "name": "O"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reg.status(), 201);
+    let statuses = join_all((0..6).map(|_| async {
+        gw.http
+            .post(gw.url("/api/auth/login"))
+            .json(&json!({"email": "ok@example.com", "password": "password123"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }))
+    .await;
+    // Two at a time may be in flight; none of the six is a failure, so none is counted.
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 429),
+        "{statuses:?}"
+    );
+    for _ in 0..4 {
+        let resp = gw
+            .http
+            .post(gw.url("/api/auth/login"))
+            .json(&json!({"email": "ok@example.com", "password": "password123"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+}
