@@ -8,6 +8,8 @@ use docket_platform::config::{CommonSettings, ConfigError, Source};
 pub struct Settings {
     pub common: CommonSettings,
     pub auth_url: String,
+    /// Clock skew allowed when checking an access token (an admin's, for `/health`).
+    pub jwt_leeway_secs: u64,
     pub tickets_url: String,
     pub attachments_url: String,
     /// The built web app; a placeholder page is served when it is missing.
@@ -44,6 +46,7 @@ impl Settings {
         Ok(Self {
             common: CommonSettings::from_source(source, 8080)?,
             auth_url: source.url("AUTH_URL", "http://127.0.0.1:8081")?,
+            jwt_leeway_secs: source.parse("JWT_LEEWAY_SECS", 5)?,
             tickets_url: source.url("TICKETS_URL", "http://127.0.0.1:8082")?,
             attachments_url: source.url("ATTACHMENTS_URL", "http://127.0.0.1:8083")?,
             web_dir: PathBuf::from(source.string("WEB_DIR", "frontend/dist")),

@@ -9,10 +9,10 @@ use docket_platform::{
     server,
 };
 use poem::{
-    Endpoint, EndpointExt, IntoResponse, Request, Response, Route,
+    Endpoint, EndpointExt, Request, Response, Route,
     endpoint::{StaticFilesEndpoint, make_sync},
     get, handler,
-    web::{Data, Html, Json},
+    web::{Html, Json},
 };
 use tokio::net::TcpListener;
 
@@ -21,6 +21,7 @@ use docket_platform::ratelimit::{Limiter, LimiterCheck};
 use crate::{
     Settings, docs,
     headers::SecurityHeaders,
+    health::SystemHealth,
     limits::Limited,
     proxy::{Proxy, Upstream},
 };
@@ -110,13 +111,21 @@ impl Endpoint for OpenApiDoc {
     }
 }
 
-#[handler]
-async fn health(
-    settings: Data<&Settings>,
-    http: Data<&reqwest::Client>,
-    own: Data<&Arc<Health>>,
-) -> impl IntoResponse {
-    crate::health::aggregate(&settings, &http, &own).await
+/// `/health` or `/health/gateway`, answered by [`SystemHealth`].
+struct HealthEndpoint {
+    health: Arc<SystemHealth>,
+    system: bool,
+}
+
+impl Endpoint for HealthEndpoint {
+    type Output = Response;
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        Ok(if self.system {
+            self.health.system(&req).await
+        } else {
+            self.health.gateway(&req).await
+        })
+    }
 }
 
 #[handler]
@@ -134,7 +143,20 @@ pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoi
         .connect_timeout(settings.connect_timeout)
         .build()
         .unwrap_or_default();
-    let own_health = Health::new("gateway").with_check(LimiterCheck(limiter.clone()));
+    let own_health = Arc::new(Health::new("gateway").with_check(LimiterCheck(limiter.clone())));
+    let system_health = Arc::new(SystemHealth::new(&settings, http, own_health));
+    // `/health` and `/health/gateway` count against the caller's API budget like `/api/*`.
+    let limited_health = |system: bool| Limited {
+        inner: get(HealthEndpoint {
+            health: system_health.clone(),
+            system,
+        }),
+        limiter: limiter.clone(),
+        settings: settings.limits.clone(),
+        trusted_proxy_hops: settings.trusted_proxy_hops,
+    };
+    let health = limited_health(true);
+    let gateway_health = limited_health(false);
     let limited = Limited {
         inner: Forward(proxy.clone()),
         limiter,
@@ -145,8 +167,8 @@ pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoi
         .nest_no_strip("/api", limited)
         .at("/openapi/:name", OpenApiDoc(proxy))
         .nest("/docs", docs::routes(&settings.web_dir))
-        .at("/health", get(health))
-        .nest("/health/gateway", own_health.clone().routes())
+        .at("/health", health)
+        .at("/health/gateway", gateway_health)
         .at(
             "/health/live",
             make_sync(|_| Json(serde_json::json!({ "status": "alive" }))),
@@ -181,9 +203,7 @@ pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoi
         .with("/health", &["get"])
         .with("/health/*", &["get"])
         .with("/*", &["get"]);
-    app.data(Arc::new(own_health))
-        .data(settings)
-        .data(http)
+    app.data(settings)
         .with(allow)
         .with(security)
         .with(RequestContext)

@@ -23,8 +23,17 @@ impl Gateway {
     }
 }
 
+/// The admin [`spawn_gateway_with_admin`] makes.
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
 /// Starts a real auth service on SQLite; returns its URL.
 pub async fn spawn_auth() -> (String, TestDb, tempfile::TempDir) {
+    spawn_auth_with(false).await
+}
+
+/// [`spawn_auth`], with an admin account ([`ADMIN_EMAIL`]) when `admin` is set.
+async fn spawn_auth_with(admin: bool) -> (String, TestDb, tempfile::TempDir) {
     let db = TestDb::new(Backend::Sqlite).await;
     let data = tempfile::tempdir().unwrap();
     let source = Source::from_pairs([
@@ -35,6 +44,24 @@ pub async fn spawn_auth() -> (String, TestDb, tempfile::TempDir) {
     let app = docket_auth::Application::build(docket_auth::Settings::from_source(&source).unwrap())
         .await
         .unwrap();
+    if admin {
+        use docket_auth::{
+            domain::{HashLimits, Password, PasswordHasher},
+            repo::users::{self, NewUser},
+        };
+        let hash = PasswordHasher::new(HashLimits::default())
+            .unwrap()
+            .hash(&Password::parse(ADMIN_PASSWORD).unwrap())
+            .await
+            .unwrap();
+        let user = NewUser {
+            email: ADMIN_EMAIL,
+            name: "Admin",
+            password_hash: &hash,
+            role: docket_platform::auth::Role::Admin,
+        };
+        users::insert(&app.state().db.pool, user).await.unwrap();
+    }
     let url = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until(std::future::pending()));
     (url, db, data)
@@ -95,14 +122,67 @@ pub async fn spawn_echo_peer() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
+/// A stand-in service whose `/health` counts its callers (slowly: 200 ms per check).
+pub async fn spawn_counting_health_peer() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>)
+{
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    let app = Route::new().at(
+        "/health",
+        poem::get(poem::endpoint::make(move |_| {
+            let seen = seen.clone();
+            async move {
+                seen.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Json(serde_json::json!({ "status": "healthy" }))
+            }
+        })),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(docket_platform::server::serve(
+        listener,
+        app,
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
+    (format!("http://127.0.0.1:{port}"), count)
+}
+
 /// A URL where nothing listens.
 pub fn closed_port_url() -> String {
     format!("http://127.0.0.1:{}", docket_testkit::spare_port())
 }
 
 pub async fn spawn_gateway(pairs: &[(&str, &str)]) -> Gateway {
+    spawn_gateway_on(spawn_auth().await, pairs).await
+}
+
+/// [`spawn_gateway`] whose auth service has an admin; returns the admin's access token too.
+pub async fn spawn_gateway_with_admin(pairs: &[(&str, &str)]) -> (Gateway, String) {
+    let gw = spawn_gateway_on(spawn_auth_with(true).await, pairs).await;
+    let resp = gw
+        .http
+        .post(gw.url("/api/auth/login"))
+        .json(&serde_json::json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    (gw, token)
+}
+
+async fn spawn_gateway_on(
+    (auth_url, db, data): (String, TestDb, tempfile::TempDir),
+    pairs: &[(&str, &str)],
+) -> Gateway {
     docket_testkit::init_logs();
-    let (auth_url, db, data) = spawn_auth().await;
     let tickets = spawn_echo_peer().await;
     let closed = closed_port_url();
     let mut source = Source::from_pairs([

@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-use crate::helpers::spawn_gateway;
+use crate::helpers::{spawn_counting_health_peer, spawn_gateway, spawn_gateway_with_admin};
 
 #[tokio::test]
 async fn cors_answers_only_origins_on_the_allow_list() {
@@ -291,4 +291,113 @@ async fn health_gathers_every_service_and_is_unhealthy_when_one_is_down() {
             .status(),
         200
     );
+}
+
+/// From outside (through a proxy, `X-Forwarded-For`), `/health` says only its status word,
+/// with the same code; an admin's token shows every check, anyone else's does not.
+#[tokio::test]
+async fn health_shows_detail_only_to_admins_and_callers_inside() {
+    let (gw, admin) = spawn_gateway_with_admin(&[]).await;
+    let outside = |path: &'static str, token: Option<String>| {
+        let mut rb = gw
+            .http
+            .get(gw.url(path))
+            .header("x-forwarded-for", "203.0.113.9");
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        rb.send()
+    };
+    for path in ["/health", "/health/gateway"] {
+        let resp = outside(path, None).await.unwrap();
+        let code = resp.status();
+        assert_eq!(resp.headers()["cache-control"], "no-store");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(
+            body.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["status"],
+            "{path}: {body}"
+        );
+        let inside: Value = gw
+            .http
+            .get(gw.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(body["status"], inside["status"], "{path}");
+        assert!(inside["checks"].is_array(), "{path}: {inside}");
+
+        let resp = outside(path, Some(admin.clone())).await.unwrap();
+        assert_eq!(resp.status(), code);
+        let body: Value = resp.json().await.unwrap();
+        assert!(body["checks"].is_array(), "{path}: {body}");
+    }
+    // The health summary for `/health`: attachments is down in this test.
+    assert_eq!(outside("/health", None).await.unwrap().status(), 503);
+
+    // A requester's token, or a forged one, shows nothing more.
+    let reg = gw
+        .http
+        .post(gw.url("/api/auth/register"))
+        .json(
+            &serde_json::json!({"email": "r@example.com", "password": "password123", "name": "R"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let requester = reg.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let forged = format!("{}x", &admin[..admin.len() - 1]);
+    for token in [requester, forged] {
+        let body: Value = outside("/health", Some(token))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(body.get("checks").is_none(), "{body}");
+    }
+}
+
+/// However many callers ask at once, each service is checked about once a second.
+#[tokio::test]
+async fn health_checks_each_service_once_for_a_burst_of_callers() {
+    let (peer, checks) = spawn_counting_health_peer().await;
+    let gw = spawn_gateway(&[("TICKETS_URL", peer.as_str())]).await;
+    let statuses = futures_util::future::join_all((0..30).map(|_| async {
+        gw.http
+            .get(gw.url("/health"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }))
+    .await;
+    assert!(statuses.iter().all(|s| *s == 503), "{statuses:?}");
+    assert_eq!(checks.load(std::sync::atomic::Ordering::SeqCst), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    gw.http.get(gw.url("/health")).send().await.unwrap();
+    assert_eq!(checks.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+/// `/health` spends the caller's API budget like any other request.
+#[tokio::test]
+async fn health_is_rate_limited() {
+    let gw = spawn_gateway(&[("RATE_LIMIT_API", "3/60")]).await;
+    for _ in 0..3 {
+        let resp = gw.http.get(gw.url("/health")).send().await.unwrap();
+        assert_eq!(resp.status(), 503);
+        assert!(resp.headers().contains_key("ratelimit-remaining"));
+    }
+    let resp = gw.http.get(gw.url("/health")).send().await.unwrap();
+    assert!(resp.headers().contains_key("retry-after"));
+    docket_testkit::assert_problem(resp, 429).await;
+    // The load balancer's checks are not limited.
+    let live = gw.http.get(gw.url("/health/ready")).send().await.unwrap();
+    assert_eq!(live.status(), 200);
 }
