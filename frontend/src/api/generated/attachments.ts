@@ -360,6 +360,181 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/attachments/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What uploads accept: size per file, files per request, types (anyone signed in).
+         * @description The limits the upload itself enforces, read from the same settings and type table, so
+         *     a client can say them and check a file before sending it. The upload's own check still
+         *     decides, by the file's bytes.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["UploadPolicy"];
+                    };
+                };
+                /** @description Malformed request (bad JSON, wrong types) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, expired or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Signed in but not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or not visible to the caller */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The `If-Match` version is stale */
+                412: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body or file too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Content type not allowed */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Input failed validation */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A version is required */
+                428: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; see `Retry-After` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A service behind this one is unavailable */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unavailable (dependency down) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A service behind this one timed out */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tickets/{id}/attachments": {
         parameters: {
             query?: never;
@@ -713,6 +888,18 @@ export type webhooks = Record<string, never>;
 export type components = {
     schemas: {
         /**
+         * AllowedType
+         * @description One allowed type.
+         */
+        AllowedType: {
+            /** @description The extensions a file of this type may have (lower case, without the dot). */
+            extensions: string[];
+            /** @description The media type it is stored and served as. */
+            media_type: string;
+            /** @description What people call it ("JPEG", "DOCX"). */
+            name: string;
+        };
+        /**
          * Attachment
          * @description A file attached to a ticket.
          */
@@ -741,12 +928,23 @@ export type components = {
             next_cursor?: string;
         };
         /**
+         * FieldError
+         * @description One invalid input field of a 422: its name (`subject`, `limit`, `items[2].id`) and what is
+         *     wrong with it.
+         */
+        FieldError: {
+            field: string;
+            message: string;
+        };
+        /**
          * Problem
          * @description A problem details object (RFC 9457).
          */
         Problem: {
             /** @description What went wrong with this request, in words a person can act on. */
             detail: string;
+            /** @description On a 422: one item per invalid field (absent on other statuses). */
+            errors?: components["schemas"]["FieldError"][];
             /** @description The request's id, the same as the `X-Request-Id` header. */
             request_id: string;
             /**
@@ -758,6 +956,27 @@ export type components = {
             title: string;
             /** @description A URI reference naming the kind of problem. */
             type: string;
+        };
+        /**
+         * UploadPolicy
+         * @description The limits every upload is checked against.
+         */
+        UploadPolicy: {
+            /**
+             * Format: uint64
+             * @description Largest file accepted, in bytes, inclusive; a larger one is refused with 413.
+             */
+            max_file_bytes: number;
+            /**
+             * Format: uint32
+             * @description Files accepted in one request; more is a 422.
+             */
+            max_files: number;
+            /**
+             * @description The allowed types. A file is accepted when its bytes are one of these and its name
+             *     ends in one of that type's extensions; anything else is refused with 415.
+             */
+            types: components["schemas"]["AllowedType"][];
         };
     };
     responses: never;

@@ -1507,13 +1507,25 @@ export type components = {
             user: components["schemas"]["User"];
         };
         /**
+         * FieldError
+         * @description One invalid input field of a 422: its name (`subject`, `limit`, `items[2].id`) and what is
+         *     wrong with it.
+         */
+        FieldError: {
+            field: string;
+            message: string;
+        };
+        /**
          * Jwks
          * @description The public keys that verify access tokens (RFC 7517).
          */
         Jwks: {
             keys: unknown[];
         };
-        /** LoginRequest */
+        /**
+         * LoginRequest
+         * @description Any strings: a malformed email is the same 401 as a wrong password.
+         */
         LoginRequest: {
             email: string;
             password: string;
@@ -1525,6 +1537,8 @@ export type components = {
         Problem: {
             /** @description What went wrong with this request, in words a person can act on. */
             detail: string;
+            /** @description On a 422: one item per invalid field (absent on other statuses). */
+            errors?: components["schemas"]["FieldError"][];
             /** @description The request's id, the same as the `X-Request-Id` header. */
             request_id: string;
             /**
@@ -1542,9 +1556,12 @@ export type components = {
          * @description Sign-up details.
          */
         RegisterRequest: {
-            /** @description An email address; trimmed and lower-cased. */
+            /** @description An email address (ASCII, one `@`, a dotted domain); trimmed and lower-cased. */
             email: string;
-            /** @description How the person is shown to agents. */
+            /**
+             * @description How the person is shown to agents: 1–100 characters, not only spaces, no control
+             *     characters; trimmed.
+             */
             name: string;
             /** @description 8 characters to 256 bytes. */
             password: string;
@@ -1571,7 +1588,7 @@ export type components = {
         UserPage: {
             items: components["schemas"]["User"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * UserPatch

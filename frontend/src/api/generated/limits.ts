@@ -14,8 +14,14 @@ export interface FieldLimits {
 }
 export const requestLimits = {
   "PATCH /api/tickets/{id}": {
-    "subject": {},
-    "description": {},
+    "subject": {
+      "minLength": 1,
+      "maxLength": 200,
+      "pattern": "\\S"
+    },
+    "description": {
+      "maxLength": 20000
+    },
     "status": {
       "enum": [
         "open",
@@ -56,20 +62,32 @@ export const requestLimits = {
   },
   "POST /api/auth/register": {
     "email": {
-      "required": true
+      "required": true,
+      "maxLength": 254,
+      "pattern": "^[ \\t\\r\\n]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+[ \\t\\r\\n]*$"
     },
     "password": {
-      "required": true
+      "required": true,
+      "minLength": 8,
+      "maxLength": 256
     },
     "name": {
-      "required": true
+      "required": true,
+      "minLength": 1,
+      "maxLength": 100,
+      "pattern": "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$"
     }
   },
   "POST /api/tickets": {
     "subject": {
-      "required": true
+      "required": true,
+      "minLength": 1,
+      "maxLength": 200,
+      "pattern": "\\S"
     },
-    "description": {},
+    "description": {
+      "maxLength": 20000
+    },
     "priority": {
       "enum": [
         "low",
@@ -88,7 +106,10 @@ export const requestLimits = {
   },
   "POST /api/tickets/{id}/comments": {
     "body": {
-      "required": true
+      "required": true,
+      "minLength": 1,
+      "maxLength": 20000,
+      "pattern": "\\S"
     },
     "internal": {}
   }

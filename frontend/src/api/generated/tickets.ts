@@ -1383,7 +1383,7 @@ export type components = {
         CommentPage: {
             items: components["schemas"]["Comment"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * Event
@@ -1416,11 +1416,20 @@ export type components = {
         EventPage: {
             items: components["schemas"]["Event"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
-            next_cursor?: string;
+            next_cursor?: string | null;
+        };
+        /**
+         * FieldError
+         * @description One invalid input field of a 422: its name (`subject`, `limit`, `items[2].id`) and what is
+         *     wrong with it.
+         */
+        FieldError: {
+            field: string;
+            message: string;
         };
         /** NewComment */
         NewComment: {
-            /** @description 1–20 000 characters. */
+            /** @description 1–20 000 characters, not only spaces. */
             body: string;
             /**
              * @description An internal note, seen by agents and admins only (agents and admins may post one).
@@ -1440,7 +1449,7 @@ export type components = {
             description?: string;
             /** @description Defaults to `normal`. Requesters may set it only here. */
             priority?: components["schemas"]["Priority"] & unknown;
-            /** @description 1–200 characters. */
+            /** @description 1–200 characters, not only spaces; trimmed. */
             subject: string;
         };
         /**
@@ -1455,6 +1464,8 @@ export type components = {
         Problem: {
             /** @description What went wrong with this request, in words a person can act on. */
             detail: string;
+            /** @description On a 422: one item per invalid field (absent on other statuses). */
+            errors?: components["schemas"]["FieldError"][];
             /** @description The request's id, the same as the `X-Request-Id` header. */
             request_id: string;
             /**
@@ -1481,7 +1492,7 @@ export type components = {
              * Format: uuid
              * @description The agent or admin working it; null when unassigned.
              */
-            assignee_id?: string;
+            assignee_id?: string | null;
             /** Format: date-time */
             created_at: string;
             /** @description Up to 20 000 characters. */
@@ -1495,7 +1506,7 @@ export type components = {
              */
             requester_id: string;
             status: components["schemas"]["Status"];
-            /** @description 1–200 characters. */
+            /** @description 1–200 characters, trimmed. */
             subject: string;
             /** Format: date-time */
             updated_at: string;
@@ -1509,7 +1520,7 @@ export type components = {
         TicketPage: {
             items: components["schemas"]["Ticket"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * TicketPatch
@@ -1521,10 +1532,12 @@ export type components = {
              * Format: uuid
              * @description An active agent or admin; `null` unassigns.
              */
-            assignee_id?: string;
+            assignee_id?: string | null;
+            /** @description Up to 20 000 characters. */
             description?: string;
             priority?: components["schemas"]["Priority"];
             status?: components["schemas"]["Status"];
+            /** @description 1–200 characters, not only spaces; trimmed. */
             subject?: string;
             /**
              * Format: int64

@@ -1,4 +1,5 @@
-//! Attachments: upload (streamed), list, download, delete.
+//! Attachments: upload (streamed), list, download, delete, and the policy uploads are
+//! checked against.
 //!
 //! Who may do what is decided in [`authorize`] from the tickets service's answer: whoever can
 //! read the ticket may list, upload and download; the uploader, agents and admins may delete.
@@ -21,7 +22,9 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
-use super::{AppState, Attachment, download::DownloadResponse, upload_body::UploadBody};
+use super::{
+    AppState, Attachment, download::DownloadResponse, policy::UploadPolicy, upload_body::UploadBody,
+};
 use crate::{
     clients::TicketAccess,
     domain::SafeFilename,
@@ -143,6 +146,20 @@ impl AttachmentsApi {
         Ok(Uploaded::Created(Json(
             rows.into_iter().map(Into::into).collect(),
         )))
+    }
+
+    /// What uploads accept: size per file, files per request, types (anyone signed in).
+    ///
+    /// The limits the upload itself enforces, read from the same settings and type table, so
+    /// a client can say them and check a file before sending it. The upload's own check still
+    /// decides, by the file's bytes.
+    #[oai(path = "/api/attachments/policy", method = "get")]
+    async fn policy(
+        &self,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+    ) -> ApiResult<Json<UploadPolicy>> {
+        Ok(Json(UploadPolicy::from_settings(&state.settings)))
     }
 
     /// List a ticket's attachments, oldest first (anyone who can read it).

@@ -1,9 +1,10 @@
-//! The HTTP API: the attachments resource, the streaming upload body, the internal endpoint
-//! for the tickets service, and the objects they exchange.
+//! The HTTP API: the attachments resource, the upload policy, the streaming upload body, the
+//! internal endpoint for the tickets service, and the objects they exchange.
 
 pub mod attachments;
 pub mod download;
 pub mod internal;
+pub mod policy;
 pub mod upload_body;
 
 use std::{path::PathBuf, sync::Arc};

@@ -17,7 +17,8 @@
 
 use std::io::{Read, Seek};
 
-/// The types on the allow-list.
+/// The types on the allow-list. [`FileKind::ALL`] is the list itself: the upload check, its
+/// 415 message and the policy clients read (`GET /api/attachments/policy`) all come from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
     Jpeg,
@@ -31,6 +32,33 @@ pub enum FileKind {
 }
 
 impl FileKind {
+    /// Every allowed type, in the order people are told about them.
+    pub const ALL: [FileKind; 8] = [
+        FileKind::Jpeg,
+        FileKind::Png,
+        FileKind::Gif,
+        FileKind::Pdf,
+        FileKind::Doc,
+        FileKind::Docx,
+        FileKind::Xls,
+        FileKind::Xlsx,
+    ];
+
+    /// What people call it ("JPEG", "DOCX").
+    pub fn name(self) -> &'static str {
+        match self {
+            FileKind::Jpeg => "JPEG",
+            FileKind::Png => "PNG",
+            FileKind::Gif => "GIF",
+            FileKind::Pdf => "PDF",
+            FileKind::Doc => "DOC",
+            FileKind::Xls => "XLS",
+            FileKind::Docx => "DOCX",
+            FileKind::Xlsx => "XLSX",
+        }
+    }
+
+    /// The media type it is stored and served as.
     pub fn mime(self) -> &'static str {
         self.mimes()[0]
     }
@@ -66,7 +94,8 @@ impl FileKind {
         }
     }
 
-    fn extensions(self) -> &'static [&'static str] {
+    /// The extensions (lower case, no dot) a file of this kind may be named with.
+    pub fn extensions(self) -> &'static [&'static str] {
         match self {
             FileKind::Jpeg => &["jpg", "jpeg", "jpe"],
             FileKind::Png => &["png"],
@@ -91,6 +120,11 @@ impl FileKind {
         let ext_ok = extension.is_some_and(|e| self.extensions().contains(&e));
         type_ok && ext_ok
     }
+}
+
+/// "JPEG, PNG, …", from [`FileKind::ALL`].
+fn allowed_names() -> String {
+    FileKind::ALL.map(FileKind::name).join(", ")
 }
 
 fn normalise_type(raw: &str) -> String {
@@ -127,7 +161,8 @@ const HEAD: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SniffError {
     #[error(
-        "the file's content is not one of the allowed types (JPEG, PNG, GIF, PDF, DOC, DOCX, XLS, XLSX)"
+        "the file's content is not one of the allowed types ({})",
+        allowed_names()
     )]
     NotAllowed,
     #[error("the file's declared type or extension does not match its content")]
@@ -298,6 +333,29 @@ mod tests {
     }
 
     const CT: (&str, &[u8]) = ("[Content_Types].xml", b"<Types/>");
+
+    #[test]
+    fn the_refusal_names_every_allowed_type_and_each_type_agrees_with_its_own_names() {
+        assert_eq!(
+            SniffError::NotAllowed.to_string(),
+            "the file's content is not one of the allowed types \
+             (JPEG, PNG, GIF, PDF, DOC, DOCX, XLS, XLSX)"
+        );
+        for kind in FileKind::ALL {
+            assert!(
+                kind.key_extension()
+                    .strip_prefix('.')
+                    .is_some_and(|e| kind.extensions().contains(&e)),
+                "{kind:?}"
+            );
+            for ext in kind.extensions() {
+                assert!(
+                    kind.agrees_with(Some(kind.mime()), Some(ext)),
+                    "{kind:?} {ext}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn magic_numbers_decide_the_simple_types_in_any_chunking() {

@@ -4,7 +4,10 @@
 // Not every test file uses every helper.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::{
+    io::{Cursor, Write as _},
+    path::PathBuf,
+};
 
 use docket_attachments::{
     Application, Settings,
@@ -237,6 +240,30 @@ pub fn pdf_of(n: usize) -> Vec<u8> {
     b.resize(n, b'x');
     b
 }
+
+/// A ZIP (stored, no compression) of these entries.
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, bytes) in entries {
+        w.start_file(*name, options).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// An OLE2 compound file with these root streams, each holding `bytes`.
+pub fn ole_of(streams: &[&str], bytes: &[u8]) -> Vec<u8> {
+    let mut c = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+    for name in streams {
+        c.create_stream(name).unwrap().write_all(bytes).unwrap();
+    }
+    c.flush().unwrap();
+    c.into_inner().into_inner()
+}
+
+pub const CONTENT_TYPES: (&str, &[u8]) = ("[Content_Types].xml", b"<Types/>");
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {

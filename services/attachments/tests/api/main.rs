@@ -11,6 +11,7 @@ mod bodies;
 mod failures;
 mod openapi;
 mod platform;
+mod policy;
 mod sweep;
 mod tickets;
 mod uploads;

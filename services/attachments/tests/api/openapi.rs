@@ -27,3 +27,17 @@ fn the_upload_is_documented_as_multipart_with_up_to_five_files() {
     let download = &spec["paths"]["/api/attachments/{id}/download"]["get"]["responses"];
     assert!(download["302"]["headers"]["Location"].is_object());
 }
+
+#[test]
+fn the_upload_policy_is_documented_with_its_schema_and_the_bearer_scheme() {
+    let spec: serde_json::Value =
+        serde_json::from_str(&docket_attachments::api::openapi().spec()).unwrap();
+    let get = &spec["paths"]["/api/attachments/policy"]["get"];
+    assert!(get["security"][0]["BearerAuth"].is_array(), "{get}");
+    let schema = &get["responses"]["200"]["content"]["application/json; charset=utf-8"]["schema"];
+    assert_eq!(schema["$ref"], "#/components/schemas/UploadPolicy");
+    let policy = &spec["components"]["schemas"]["UploadPolicy"]["properties"];
+    for field in ["max_file_bytes", "max_files", "types"] {
+        assert!(policy[field].is_object(), "{field}");
+    }
+}

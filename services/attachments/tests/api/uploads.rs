@@ -1,12 +1,12 @@
 //! Uploads and downloads: types, sizes, names, all-or-nothing.
 
-use std::io::{Cursor, Write as _};
-
 use docket_testkit::{assert_problem, backend_tests};
 use serde_json::Value;
 
 use crate::{
-    helpers::{StorageKind, file, pdf, pdf_of, png, spawn, spawn_with},
+    helpers::{
+        CONTENT_TYPES, StorageKind, file, ole_of, pdf, pdf_of, png, spawn, spawn_with, zip_of,
+    },
     matrix_tests,
 };
 use docket_testkit::Backend;
@@ -264,30 +264,6 @@ async fn six_files_are_422_and_nothing_is_stored(b: Backend, s: StorageKind) {
     assert_eq!(resp.status(), 201);
     assert_eq!(app.rows().await, 5);
 }
-
-/// A ZIP (stored, no compression) of these entries.
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    for (name, bytes) in entries {
-        w.start_file(*name, options).unwrap();
-        w.write_all(bytes).unwrap();
-    }
-    w.finish().unwrap().into_inner()
-}
-
-/// An OLE2 compound file with these root streams, each holding `bytes`.
-fn ole_of(streams: &[&str], bytes: &[u8]) -> Vec<u8> {
-    let mut c = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
-    for name in streams {
-        c.create_stream(name).unwrap().write_all(bytes).unwrap();
-    }
-    c.flush().unwrap();
-    c.into_inner().into_inner()
-}
-
-const CONTENT_TYPES: (&str, &[u8]) = ("[Content_Types].xml", b"<Types/>");
 
 fn docx() -> Vec<u8> {
     zip_of(&[CONTENT_TYPES, ("word/document.xml", b"<w:document/>")])
