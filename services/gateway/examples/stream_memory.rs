@@ -68,6 +68,8 @@ async fn main() -> anyhow::Result<()> {
         .env("LOG_LEVEL", "warn")
         .env("RATE_LIMIT_API", "4000000000/1")
         .env("RATE_LIMIT_UPLOADS", "4000000000/1")
+        // One "file" of the whole size fits the gateway's upload bound.
+        .env("MAX_UPLOAD_BYTES", (mib << 20).to_string())
         .stdout(Stdio::null())
         .spawn()?;
     let pid = child.id();

@@ -25,6 +25,9 @@ pub struct Settings {
     pub upload_timeout: Duration,
     /// Proxies in front of the gateway whose `X-Forwarded-For` entries are trusted.
     pub trusted_proxy_hops: usize,
+    /// The largest file an upload may carry (the attachments service's `MAX_UPLOAD_BYTES`):
+    /// bounds what the gateway forwards.
+    pub max_upload_bytes: u64,
     pub limits: crate::limits::LimitSettings,
     /// Extra `connect-src` sources for the web app (the attachments bucket's origin on S3).
     pub csp_connect_src: Vec<String>,
@@ -56,6 +59,7 @@ impl Settings {
             upstream_timeout: source.millis("UPSTREAM_TIMEOUT_MS", 30_000)?,
             upload_timeout: source.millis("UPLOAD_TIMEOUT_MS", 300_000)?,
             trusted_proxy_hops: source.parse("TRUSTED_PROXY_HOPS", 0)?,
+            max_upload_bytes: source.parse("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)?,
             limits: crate::limits::LimitSettings::from_source(source)?,
             csp_connect_src: {
                 let list = source.list("CSP_CONNECT_SRC");

@@ -26,7 +26,7 @@ use poem::{
     http::{HeaderValue, Method, StatusCode},
 };
 
-use crate::proxy::client_ip;
+use crate::proxy::{client_ip, is_upload};
 
 #[derive(Debug, Clone)]
 pub struct LimitSettings {
@@ -76,8 +76,7 @@ fn classes(method: &Method, path: &str) -> (bool, bool) {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let auth = *method == Method::POST
         && matches!(segments.as_slice(), ["api", "auth", "login" | "register"]);
-    let upload = *method == Method::POST
-        && matches!(segments.as_slice(), ["api", "tickets", _, "attachments"]);
+    let upload = is_upload(method, path);
     (auth, upload)
 }
 

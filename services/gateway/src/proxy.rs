@@ -10,8 +10,21 @@
 //! The client is hyper's own pool, not reqwest: the services' addresses are parsed once, and
 //! bodies pass as they are. That took a third off the gateway's CPU per request (`BENCH.md`).
 //! It speaks plain HTTP only, as the services do on the private network.
+//!
+//! Bodies are bounded here too, so no client can stream without end through the gateway: an
+//! upload (`POST /api/tickets/{id}/attachments`) may carry [`MAX_FILES_PER_UPLOAD`] files of
+//! `MAX_UPLOAD_BYTES` plus [`UPLOAD_FRAMING_ALLOWANCE`], any other request `MAX_JSON_BYTES`.
+//! A declared length beyond that is a 413 before anything is forwarded; a chunked body is cut
+//! off at the bound and answered 413. The services apply their own, exact limits behind this.
 
-use std::{net::IpAddr, time::Duration};
+use std::{
+    net::IpAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
@@ -132,6 +145,11 @@ pub fn client_ip(req: &Request, hops: usize) -> Option<IpAddr> {
         .or(peer)
 }
 
+/// How many files one upload request may carry (the attachments service's own limit).
+pub const MAX_FILES_PER_UPLOAD: u64 = 5;
+/// Room for an upload's multipart framing (boundaries, part headers, a preamble).
+pub const UPLOAD_FRAMING_ALLOWANCE: u64 = 256 * 1024;
+
 /// What the forwarder sends and receives as a body: poem's own body type, so a request body
 /// passes to the service and an answer's back to the client without an adapter per chunk.
 type BoxBody = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
@@ -223,6 +241,17 @@ impl Proxy {
         }
     }
 
+    /// The largest body a request to `path` may carry.
+    fn body_limit(&self, method: &Method, path: &str) -> u64 {
+        if is_upload(method, path) {
+            MAX_FILES_PER_UPLOAD
+                .saturating_mul(self.settings.max_upload_bytes)
+                .saturating_add(UPLOAD_FRAMING_ALLOWANCE)
+        } else {
+            self.settings.common.max_json_bytes as u64
+        }
+    }
+
     /// Forwards `req` to the service that owns its path.
     pub async fn forward(&self, mut req: Request) -> Result<Response, ApiError> {
         let upstream =
@@ -302,12 +331,33 @@ impl Proxy {
             self.settings.upstream_timeout
         };
 
+        let max_body = self.body_limit(req.method(), req.uri().path());
+        if headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|len| len > max_body)
+        {
+            return Err(too_large(max_body));
+        }
+        let cut_off = Arc::new(AtomicBool::new(false));
         let body = if has_body {
-            req.take_body()
+            let flag = cut_off.clone();
+            let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
+            BoxBody::new(
+                http_body_util::Limited::new(BoxBody::from(req.take_body()), limit).map_err(
+                    move |e| {
+                        if e.is::<http_body_util::LengthLimitError>() {
+                            flag.store(true, Ordering::Relaxed);
+                        }
+                        std::io::Error::other(e)
+                    },
+                ),
+            )
         } else {
-            Body::empty()
+            BoxBody::from(Body::empty())
         };
-        let mut outbound = poem::http::Request::new(BoxBody::from(body));
+        let mut outbound = poem::http::Request::new(body);
         *outbound.method_mut() = req.method().clone();
         *outbound.uri_mut() = uri;
         *outbound.headers_mut() = headers;
@@ -320,6 +370,7 @@ impl Proxy {
                     upstream.name()
                 )));
             }
+            Ok(Err(_)) if cut_off.load(Ordering::Relaxed) => return Err(too_large(max_body)),
             Ok(Err(e)) => {
                 tracing::warn!(service = upstream.name(), error = %e, "service unreachable");
                 return Err(ApiError::BadGateway(format!(
@@ -338,6 +389,22 @@ impl Proxy {
         *response.headers_mut() = out_headers;
         Ok(response)
     }
+}
+
+/// An attachment upload: `POST /api/tickets/{id}/attachments`.
+pub fn is_upload(method: &Method, path: &str) -> bool {
+    *method == Method::POST
+        && matches!(
+            path.trim_matches('/')
+                .split('/')
+                .collect::<Vec<_>>()
+                .as_slice(),
+            ["api", "tickets", _, "attachments"]
+        )
+}
+
+fn too_large(max: u64) -> ApiError {
+    ApiError::PayloadTooLarge(format!("The request body is larger than {max} bytes."))
 }
 
 #[cfg(test)]

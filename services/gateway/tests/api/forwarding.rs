@@ -73,7 +73,7 @@ async fn the_auth_flow_works_end_to_end_through_the_gateway() {
 
 #[tokio::test]
 async fn a_large_body_streams_through_intact_in_both_directions() {
-    let gw = spawn_gateway(&[]).await;
+    let gw = spawn_gateway(&[("MAX_JSON_BYTES", "67108864")]).await;
     // 50 MiB generated lazily and sent chunked: neither side holds it whole.
     const CHUNK: usize = 256 * 1024;
     const CHUNKS: usize = 200;
@@ -193,4 +193,44 @@ async fn a_service_that_is_down_or_slow_is_a_problem_not_a_hang() {
         .await
         .unwrap();
     assert_eq!(fast.status(), 200);
+}
+
+/// The gateway bounds what it forwards: a declared length beyond the bound is refused before
+/// anything is sent on, a chunked body is cut off at it, and a body within it passes.
+#[tokio::test]
+async fn bodies_beyond_the_bound_are_refused_with_413() {
+    let gw = spawn_gateway(&[("MAX_JSON_BYTES", "1000"), ("MAX_UPLOAD_BYTES", "1000")]).await;
+    let chunked = |n: usize| {
+        reqwest::Body::wrap_stream(futures_util::stream::iter(
+            (0..n).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 100])),
+        ))
+    };
+    let send = |path: &'static str, body: reqwest::Body| {
+        gw.http
+            .post(gw.url(path))
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+    };
+    let resp = send("/api/tickets/echo", vec![b'x'; 1001].into())
+        .await
+        .unwrap();
+    assert_problem(resp, 413).await;
+    let resp = send("/api/tickets/echo", chunked(30)).await.unwrap();
+    assert_problem(resp, 413).await;
+    let resp = send("/api/tickets/echo", chunked(10)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap()["bytes"], 1000);
+
+    // Uploads may carry five files and their framing; the attachments service is down here,
+    // so a body within the bound gets as far as a 502.
+    let bound = 5 * 1000 + 256 * 1024;
+    let resp = send("/api/tickets/abc/attachments", vec![b'x'; bound + 1].into())
+        .await
+        .unwrap();
+    assert_problem(resp, 413).await;
+    let resp = send("/api/tickets/abc/attachments", vec![b'x'; bound].into())
+        .await
+        .unwrap();
+    assert_problem(resp, 502).await;
 }
