@@ -21,6 +21,35 @@ impl Gateway {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// Registers `email` with the password `password123`; returns the session.
+    pub async fn register(&self, email: &str) -> serde_json::Value {
+        let resp = self
+            .http
+            .post(self.url("/api/auth/register"))
+            .json(&serde_json::json!({"email": email, "password": "password123", "name": "N"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        resp.json().await.unwrap()
+    }
+
+    /// `n` logins sent at once; their statuses.
+    pub async fn logins_at_once(&self, n: usize, email: &str, password: &str) -> Vec<u16> {
+        let body = serde_json::json!({"email": email, "password": password});
+        futures_util::future::join_all((0..n).map(|_| async {
+            self.http
+                .post(self.url("/api/auth/login"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }))
+        .await
+    }
 }
 
 /// The admin [`spawn_gateway_with_admin`] makes.
@@ -111,6 +140,11 @@ pub async fn spawn_echo_peer() -> String {
             poem::get(poem::endpoint::make_sync(|_| "internal")),
         )
         .boxed();
+    serve_peer(app).await
+}
+
+/// Serves a stand-in service on a free port; returns its URL.
+async fn serve_peer(app: impl poem::Endpoint + 'static) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(docket_platform::server::serve(
@@ -142,15 +176,7 @@ pub async fn spawn_counting_health_peer() -> (String, std::sync::Arc<std::sync::
             }
         })),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(docket_platform::server::serve(
-        listener,
-        app,
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
-    (format!("http://127.0.0.1:{port}"), count)
+    (serve_peer(app).await, count)
 }
 
 /// A URL where nothing listens.

@@ -363,25 +363,10 @@ async fn simultaneous_failed_logins_cannot_outrun_the_budget(redis: Option<&str>
         cfg.push(("REDIS_URL", url));
     }
     let gw = spawn_gateway(&cfg).await;
-    let reg = gw
-        .http
-        .post(gw.url("/api/auth/register"))
-        .json(&json!({"email": "burst@example.com", "password": "password123", "name": "B"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reg.status(), 201);
-    let statuses = join_all((0..12).map(|_| async {
-        gw.http
-            .post(gw.url("/api/auth/login"))
-            .json(&json!({"email": "burst@example.com", "password": "wrong-password"}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    }))
-    .await;
+    gw.register("burst@example.com").await;
+    let statuses = gw
+        .logins_at_once(12, "burst@example.com", "wrong-password")
+        .await;
     let reached = statuses.iter().filter(|s| **s == 401).count();
     assert_eq!(reached, 5, "{statuses:?}");
     assert_eq!(
@@ -407,38 +392,17 @@ async fn simultaneous_failed_logins_reach_auth_at_most_five_times_in_process() {
 #[tokio::test]
 async fn successful_logins_give_their_reservation_back() {
     let gw = spawn_gateway(&[("RATE_LIMIT_AUTH_FAILURES", "2/900")]).await;
-    let reg = gw
-        .http
-        .post(gw.url("/api/auth/register"))
-        .json(&json!({"email": "ok@example.com", "password": "password123", "name": "O"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reg.status(), 201);
-    let statuses = join_all((0..6).map(|_| async {
-        gw.http
-            .post(gw.url("/api/auth/login"))
-            .json(&json!({"email": "ok@example.com", "password": "password123"}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    }))
-    .await;
+    gw.register("ok@example.com").await;
+    let statuses = gw.logins_at_once(6, "ok@example.com", "password123").await;
     // Two at a time may be in flight; none of the six is a failure, so none is counted.
     assert!(
         statuses.iter().all(|s| *s == 200 || *s == 429),
         "{statuses:?}"
     );
     for _ in 0..4 {
-        let resp = gw
-            .http
-            .post(gw.url("/api/auth/login"))
-            .json(&json!({"email": "ok@example.com", "password": "password123"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
+        assert_eq!(
+            gw.logins_at_once(1, "ok@example.com", "password123").await,
+            [200]
+        );
     }
 }

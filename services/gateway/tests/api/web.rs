@@ -339,16 +339,7 @@ async fn health_shows_detail_only_to_admins_and_callers_inside() {
     assert_eq!(outside("/health", None).await.unwrap().status(), 503);
 
     // A requester's token, or a forged one, shows nothing more.
-    let reg = gw
-        .http
-        .post(gw.url("/api/auth/register"))
-        .json(
-            &serde_json::json!({"email": "r@example.com", "password": "password123", "name": "R"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    let requester = reg.json::<Value>().await.unwrap()["access_token"]
+    let requester = gw.register("r@example.com").await["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
