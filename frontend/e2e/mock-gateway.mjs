@@ -251,6 +251,15 @@ const server = createServer(async (req, res) => {
       return send(res, 201, stored);
     }
   }
+  if (p === '/api/attachments/policy' && m === 'GET') {
+    // What this mock's upload below accepts (the real service builds its answer from its own check).
+    const type = (/** @type {string} */ name, /** @type {string} */ media_type, /** @type {string[]} */ ...extensions) => ({ name, media_type, extensions });
+    return send(res, 200, {
+      max_file_bytes: MAX_UPLOAD,
+      max_files: 5,
+      types: [type('JPEG', 'image/jpeg', 'jpg', 'jpeg', 'jpe'), type('PNG', 'image/png', 'png'), type('PDF', 'application/pdf', 'pdf')],
+    });
+  }
   hit = /^\/api\/attachments\/([^/]+)(\/download)?$/.exec(p);
   if (hit) {
     const a = attachments.find((x) => x.id === hit?.[1]);

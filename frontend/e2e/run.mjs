@@ -11,8 +11,9 @@
 // Requester: a too-short password is refused beside its field → registers → new ticket
 // with a PNG (progress reaches 100%) → edits it → sees it in the list → comments; agent
 // signs in → internal note, status change, assignment; requester again → the note is not
-// there, the status is → downloads the PNG (bytes identical) → a text file named .png and an
-// 11 MiB file are refused with readable reasons → signs out.
+// there, the status is → downloads the PNG (bytes identical) → the upload hint and the file
+// input say the service's upload policy; a text file named .png (by the server) and an 11 MiB
+// file (by the policy, before sending) are refused with readable reasons → signs out.
 // Screenshots of every page go to e2e-artifacts/, and axe-core checks each one for WCAG 2.1
 // A/AA (any violation fails the run; E2E_AXE=report only prints them). Prints the time to
 // first render of the ticket list (navigation start → list on screen, from a performance mark
@@ -353,6 +354,10 @@ try {
     const bigBytes = Buffer.alloc(10 * 1024 * 1024 + 1);
     png.copy(bigBytes, 0, 0, 64);
     await writeFile(big, bigBytes);
+    // The hint and the input's accept come from GET /api/attachments/policy through the gateway.
+    await page.getByText('JPEG, PNG, GIF, PDF, DOC, DOCX, XLS, XLSX · up to 10 MiB each · 5 files at a time').waitFor();
+    const accept = await page.locator('input[type="file"]').getAttribute('accept');
+    if (!accept?.split(',').includes('.docx')) throw new Error(`the file input accepts ${accept}, not the policy's types`);
     await page.locator('input[type="file"]').setInputFiles([fake, big]);
     const rows = page.getByRole('list', { name: 'Files to upload' });
     await rows.getByRole('listitem').filter({ hasText: path.basename(fake) }).getByText(/file type is not allowed\. Allowed types: JPEG, PNG, GIF, PDF, DOC, DOCX, XLS, XLSX/).waitFor();

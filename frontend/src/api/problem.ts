@@ -3,19 +3,6 @@
 //! Retry-After delay, and `describeError` says what went wrong in plain words.
 import type { Problem } from './schema';
 
-/**
- * The file types the attachments service accepts (it checks the bytes, not the name), and its
- * default per-file limit (MAX_UPLOAD_BYTES). The attachments document says both only in prose
- * so far, so they are named here once; a 413 answer's own limit replaces the default in what
- * the app says (`uploadLimit`). The count of files comes from the document (useUploads).
- */
-export const ALLOWED_TYPES = ['JPEG', 'PNG', 'GIF', 'PDF', 'DOC', 'DOCX', 'XLS', 'XLSX'] as const;
-/** The file input's `accept` list matching ALLOWED_TYPES. */
-export const ACCEPT_ATTRIBUTE =
-  '.jpg,.jpeg,.png,.gif,.pdf,.doc,.docx,.xls,.xlsx,image/jpeg,image/png,image/gif,application/pdf';
-export const UPLOAD_LIMIT = '10 MiB';
-const DEFAULT_UPLOAD_LIMIT = UPLOAD_LIMIT;
-
 export class ApiError extends Error {
   readonly status: number;
   readonly problem: Partial<Problem> | null;
@@ -73,14 +60,14 @@ export async function errorFromResponse(response: Response): Promise<ApiError> {
   return apiError(response.status, body, response.headers);
 }
 
-/** The size limit named in a 413's detail ("10 MiB", "10485760 bytes"), else the default. */
-export function uploadLimit(detail: string | undefined): string {
-  if (!detail) return DEFAULT_UPLOAD_LIMIT;
+/** The size limit named in a 413's detail ("10 MiB", "10485760 bytes"), else null. */
+export function uploadLimit(detail: string | undefined): string | null {
+  if (!detail) return null;
   const unit = detail.match(/(\d+(?:\.\d+)?)\s*(KiB|MiB|GiB|KB|MB|GB)\b/i);
   if (unit) return `${unit[1]} ${unit[2]}`;
   const bytes = detail.match(/(\d{4,})\s*(?:bytes|B)\b/i);
   if (bytes) return formatBytes(Number(bytes[1]));
-  return DEFAULT_UPLOAD_LIMIT;
+  return null;
 }
 
 export function formatBytes(n: number): string {
@@ -105,15 +92,21 @@ export function formatWait(seconds: number): string {
   return `in about ${Math.round(minutes / 60)} hours`;
 }
 
-/** A sentence for a person, for any error the app can meet. */
+/**
+ * A sentence for a person, for any error the app can meet. For uploads, describeUploadError
+ * (src/api/uploadPolicy.ts) says the limit and the allowed types from the service's policy;
+ * without it, a 413 names the limit its own detail gives.
+ */
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
     const detail = error.problem?.detail?.trim();
     switch (error.status) {
-      case 413:
-        return `File too large (limit ${uploadLimit(detail)} per file).`;
+      case 413: {
+        const limit = uploadLimit(detail);
+        return limit ? `File too large (limit ${limit} per file).` : 'File too large.';
+      }
       case 415:
-        return `This file type is not allowed. Allowed types: ${ALLOWED_TYPES.join(', ')}.`;
+        return 'This file type is not allowed.';
       case 429: {
         const when =
           error.retryAfter != null ? formatWait(error.retryAfter) : 'in a few minutes';

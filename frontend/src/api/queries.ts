@@ -13,6 +13,7 @@ export const keys = {
   attachments: (id: string) => ['ticket', id, 'attachments'] as const,
   users: ['users'] as const,
   agents: ['agents'] as const,
+  uploadPolicy: ['attachments', 'policy'] as const,
 };
 
 const THREAD_PAGE = 50;
@@ -81,6 +82,19 @@ export function useAttachments(id: string, enabled = true) {
           signal,
         }),
       ),
+  });
+}
+
+/**
+ * What uploads accept (GET /api/attachments/policy), fetched once the upload UI is shown and
+ * kept for a while: it changes only when the service is reconfigured.
+ */
+export function useUploadPolicy() {
+  const { client } = useApi();
+  return useQuery({
+    queryKey: keys.uploadPolicy,
+    staleTime: 10 * 60_000,
+    queryFn: async ({ signal }) => unwrap(await client.GET('/api/attachments/policy', { signal })),
   });
 }
 

@@ -34,6 +34,8 @@ export type Comment = TicketSchemas['Comment'];
 export type TicketEvent = TicketSchemas['Event'];
 
 export type Attachment = AttachmentSchemas['Attachment'];
+/** What uploads accept, from GET /api/attachments/policy (see src/api/uploadPolicy.ts). */
+export type UploadPolicy = AttachmentSchemas['UploadPolicy'];
 
 /** The query parameters GET /api/tickets accepts. */
 export type TicketQuery = NonNullable<TicketPaths['/api/tickets']['get']['parameters']['query']>;

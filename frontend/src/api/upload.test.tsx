@@ -1,10 +1,11 @@
-import { act, screen, waitFor } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { uploadAttachment } from './upload';
 import { ApiError, describeError } from './problem';
+import { describeUploadError } from './uploadPolicy';
 import { NewTicketPage } from '../pages/NewTicket';
 import { FakeXHR } from '../test/fakeXhr';
-import { auth, BASE, fakeFetch, json, problem, renderWithApp, signedInApi } from '../test/utils';
+import { auth, BASE, fakeFetch, json, problem, renderWithApp, signedInApi, uploadPolicy } from '../test/utils';
 
 const attachment = {
   id: 'a-1',
@@ -27,7 +28,7 @@ const ticket = {
   created_at: '2025-01-01T00:00:00Z',
   updated_at: '2025-01-01T00:00:00Z',
 };
-const png = () => new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], 'shot.png', { type: 'image/png' });
+const png = (name = 'shot.png') => new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], name, { type: 'image/png' });
 
 beforeEach(() => {
   FakeXHR.reset();
@@ -74,7 +75,7 @@ describe('uploadAttachment', () => {
     const tooBig = await attempt(413, problem(413, 'file exceeds the limit of 10485760 bytes'));
     expect(tooBig).toBeInstanceOf(ApiError);
     expect(describeError(tooBig)).toBe('File too large (limit 10 MiB per file).');
-    expect(describeError(await attempt(415, problem(415, 'type not allowed')))).toBe(
+    expect(describeUploadError(await attempt(415, problem(415, 'type not allowed')), uploadPolicy())).toBe(
       'This file type is not allowed. Allowed types: JPEG, PNG, GIF, PDF, DOC, DOCX, XLS, XLSX.',
     );
     expect(describeError(await attempt(429, problem(429, 'slow down'), { 'Retry-After': '120' }))).toBe(
@@ -115,7 +116,10 @@ describe('new ticket with attachments', () => {
   });
 
   it('keeps the ticket and explains a rejected file next to it', async () => {
-    const server = fakeFetch({ 'POST /api/tickets': () => json(201, ticket) });
+    const server = fakeFetch({
+      'POST /api/tickets': () => json(201, ticket),
+      'GET /api/attachments/policy': () => json(200, uploadPolicy()),
+    });
     const person = userEvent.setup();
     renderWithApp(<NewTicketPage />, { api: signedInApi(server.fetch), route: '/tickets/new', path: '/tickets/new' });
 
@@ -129,5 +133,89 @@ describe('new ticket with attachments', () => {
     expect(upload).toHaveTextContent('This file type is not allowed. Allowed types: JPEG, PNG');
     expect(screen.getByText(/your ticket was created/i)).toBeInTheDocument();
     expect(screen.getByRole('link', { name: 'Go to the ticket' })).toHaveAttribute('href', '/tickets/t-1');
+  });
+});
+
+describe('the upload form and the service\'s upload policy', () => {
+  // Not the defaults: whatever the form says and checks can only have come from this answer.
+  const policy = uploadPolicy({
+    max_file_bytes: 2048,
+    max_files: 3,
+    types: [
+      { name: 'PNG', media_type: 'image/png', extensions: ['png'] },
+      { name: 'PDF', media_type: 'application/pdf', extensions: ['pdf'] },
+    ],
+  });
+  const routes = () => ({
+    'POST /api/tickets': () => json(201, ticket),
+    'GET /api/attachments/policy': () => json(200, policy),
+  });
+  const row = (name: string) => within(screen.getByRole('list', { name: 'Files to upload' })).getByText(name).closest('li')!;
+
+  it('fetches the policy, signed in, and says it in the file input and the hint', async () => {
+    const server = fakeFetch(routes());
+    renderWithApp(<NewTicketPage />, { api: signedInApi(server.fetch), route: '/tickets/new', path: '/tickets/new' });
+
+    const hint = await screen.findByText('PNG, PDF · up to 2 KiB each · 3 files at a time');
+    const input = screen.getByLabelText(/attach files/i);
+    expect(input).toHaveAttribute('accept', '.png,.pdf,image/png,application/pdf');
+    expect(input).toHaveAttribute('aria-describedby', hint.id);
+    const calls = server.callsTo('GET /api/attachments/policy');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.headers.get('Authorization')).toBe('Bearer tok-1');
+  });
+
+  it('refuses a file over the limit or of no listed type before sending it, and sends the rest', async () => {
+    const server = fakeFetch(routes());
+    const person = userEvent.setup();
+    renderWithApp(<NewTicketPage />, { api: signedInApi(server.fetch), route: '/tickets/new', path: '/tickets/new' });
+    await screen.findByText(/up to 2 KiB each/);
+
+    await person.type(screen.getByLabelText('Subject'), 'Printer');
+    // A drop is not filtered by `accept`: the form's own check is what stops these.
+    const big = new File([new Uint8Array(2049)], 'big.png', { type: 'image/png' });
+    const exact = new File([new Uint8Array(2048)], 'exact.pdf', { type: 'application/pdf' });
+    const text = new File(['hello'], 'notes.txt', { type: 'text/plain' });
+    fireEvent.drop(screen.getByTestId('dropzone'), { dataTransfer: { files: [big, text, exact] } });
+
+    expect(row('big.png')).toHaveTextContent('Not accepted');
+    expect(row('big.png')).toHaveTextContent('File too large (limit 2 KiB per file).');
+    expect(row('notes.txt')).toHaveTextContent('This file type is not allowed. Allowed types: PNG, PDF.');
+    expect(row('exact.pdf')).toHaveTextContent('Ready');
+
+    await person.click(screen.getByRole('button', { name: 'Create ticket' }));
+    await waitFor(() => expect(FakeXHR.instances).toHaveLength(1));
+    expect((FakeXHR.last().body as FormData).get('file')).toHaveProperty('name', 'exact.pdf');
+    act(() => FakeXHR.last().respond(201, [{ ...attachment, filename: 'exact.pdf' }]));
+
+    // The refused files were never sent, so the ticket stays open on this page with them.
+    expect(await screen.findByText(/some files were not uploaded/i)).toBeInTheDocument();
+    expect(FakeXHR.instances).toHaveLength(1);
+    expect(screen.queryByRole('button', { name: 'Retry failed uploads' })).not.toBeInTheDocument();
+  });
+
+  it('takes at most the policy\'s number of files at a time', async () => {
+    const server = fakeFetch(routes());
+    renderWithApp(<NewTicketPage />, { api: signedInApi(server.fetch), route: '/tickets/new', path: '/tickets/new' });
+    await screen.findByText(/3 files at a time/);
+
+    fireEvent.drop(screen.getByTestId('dropzone'), { dataTransfer: { files: [1, 2, 3, 4].map((i) => png(`${i}.png`)) } });
+    expect(screen.getByText('You can attach up to 3 files at a time; 1 left out.')).toBeInTheDocument();
+    expect(within(screen.getByRole('list', { name: 'Files to upload' })).getAllByRole('listitem')).toHaveLength(3);
+  });
+
+  it('leaves the checks to the server while the policy cannot be had', async () => {
+    const server = fakeFetch({
+      'POST /api/tickets': () => json(201, ticket),
+      'GET /api/attachments/policy': () => json(503, problem(503, 'down')),
+    });
+    renderWithApp(<NewTicketPage />, { api: signedInApi(server.fetch), route: '/tickets/new', path: '/tickets/new' });
+    await waitFor(() => expect(server.callsTo('GET /api/attachments/policy')).toHaveLength(1));
+
+    const input = screen.getByLabelText(/attach files/i);
+    expect(input).not.toHaveAttribute('accept');
+    expect(screen.queryByText(/files at a time/)).not.toBeInTheDocument();
+    fireEvent.drop(screen.getByTestId('dropzone'), { dataTransfer: { files: [new File(['hello'], 'notes.txt')] } });
+    expect(row('notes.txt')).toHaveTextContent('Ready');
   });
 });

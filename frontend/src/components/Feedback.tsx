@@ -4,16 +4,29 @@ import { ApiError, describeError } from '../api/problem';
 import { fieldErrorsOf, type FormErrors } from '../api/fieldErrors';
 
 /**
- * A failed request, said in words. With `form`, field errors the form shows beside its fields
- * are left to them, and the rest (fields the form does not show) are listed here.
+ * A failed request, said in words (by `describe`, describeError unless given). With `form`,
+ * field errors the form shows beside its fields are left to them, and the rest (fields the
+ * form does not show) are listed here.
  */
-export function ErrorMessage({ error, id, className, form }: { error: unknown; id?: string; className?: string; form?: FormErrors }) {
+export function ErrorMessage({
+  error,
+  id,
+  className,
+  form,
+  describe = describeError,
+}: {
+  error: unknown;
+  id?: string;
+  className?: string;
+  form?: FormErrors;
+  describe?: (error: unknown) => string;
+}) {
   if (!error) return null;
   const requestId = error instanceof ApiError ? error.requestId : undefined;
   const listed = form ? form.others : fieldErrorsOf(error);
   return (
     <div role="alert" id={id} className={`error-message ${className ?? ''}`.trim()}>
-      <span>{describeError(error)}</span>
+      <span>{describe(error)}</span>
       {form?.any ? <span>Please correct the marked fields.</span> : null}
       {listed.length ? (
         <ul className="error-list">

@@ -1,13 +1,25 @@
 //! Choosing files: a drop zone that also works as a button (the real file input inside it
 //! keeps keyboard and screen-reader use), and the list of chosen files with a progress bar
-//! per file.
+//! per file. What files may be (the input's `accept`, the hint, the reasons a file is refused)
+//! comes from the service's upload policy (`useUploads().policy`); until it is known the
+//! input takes anything and the server says what it refuses.
 import { useId, useState, type DragEvent } from 'react';
-import { ACCEPT_ATTRIBUTE, ALLOWED_TYPES, UPLOAD_LIMIT, formatBytes } from '../api/problem';
+import { formatBytes } from '../api/problem';
+import { acceptAttribute, describeUploadError, policyHint, type UploadPolicy } from '../api/uploadPolicy';
 import type { UploadItem } from '../lib/useUploads';
-import { MAX_FILES } from '../lib/useUploads';
 import { ErrorMessage } from './Feedback';
 
-export function FileDrop({ onFiles, disabled, label = 'Attach files' }: { onFiles: (files: File[]) => void; disabled?: boolean; label?: string }) {
+export function FileDrop({
+  onFiles,
+  disabled,
+  label = 'Attach files',
+  policy,
+}: {
+  onFiles: (files: File[]) => void;
+  disabled?: boolean;
+  label?: string;
+  policy?: UploadPolicy;
+}) {
   const [over, setOver] = useState(false);
   const inputId = useId();
   const hintId = useId();
@@ -41,9 +53,9 @@ export function FileDrop({ onFiles, disabled, label = 'Attach files' }: { onFile
         id={inputId}
         type="file"
         multiple
-        accept={ACCEPT_ATTRIBUTE}
+        accept={policy ? acceptAttribute(policy) : undefined}
         disabled={disabled}
-        aria-describedby={hintId}
+        aria-describedby={policy ? hintId : undefined}
         className="visually-hidden-input"
         onChange={(e) => {
           const files = Array.from(e.target.files ?? []);
@@ -51,14 +63,25 @@ export function FileDrop({ onFiles, disabled, label = 'Attach files' }: { onFile
           if (files.length) onFiles(files);
         }}
       />
-      <p id={hintId} className="hint">
-        {ALLOWED_TYPES.join(', ')} · up to {UPLOAD_LIMIT} each{MAX_FILES !== undefined ? ` · ${MAX_FILES} files at a time` : ''}
-      </p>
+      {policy ? (
+        <p id={hintId} className="hint">
+          {policyHint(policy)}
+        </p>
+      ) : null}
     </div>
   );
 }
 
-export function UploadList({ items, onRemove }: { items: UploadItem[]; onRemove?: (key: string) => void }) {
+export function UploadList({
+  items,
+  onRemove,
+  policy,
+}: {
+  items: UploadItem[];
+  onRemove?: (key: string) => void;
+  policy?: UploadPolicy;
+}) {
+  const describe = (error: unknown) => describeUploadError(error, policy);
   if (items.length === 0) return null;
   return (
     <ul className="upload-list" aria-label="Files to upload">
@@ -74,6 +97,7 @@ export function UploadList({ items, onRemove }: { items: UploadItem[]; onRemove?
                 {item.status === 'uploading' && `${percent}%`}
                 {item.status === 'done' && 'Uploaded'}
                 {item.status === 'failed' && 'Failed'}
+                {item.status === 'refused' && 'Not accepted'}
               </span>
               {onRemove && item.status !== 'uploading' && item.status !== 'done' ? (
                 <button type="button" className="icon-button" onClick={() => onRemove(item.key)} aria-label={`Remove ${item.file.name}`}>
@@ -81,7 +105,7 @@ export function UploadList({ items, onRemove }: { items: UploadItem[]; onRemove?
                 </button>
               ) : null}
             </div>
-            {item.status !== 'queued' ? (
+            {item.status !== 'queued' && item.status !== 'refused' ? (
               <div
                 className="progress"
                 role="progressbar"
@@ -93,7 +117,7 @@ export function UploadList({ items, onRemove }: { items: UploadItem[]; onRemove?
                 <div className="progress-bar" style={{ width: `${percent}%` }} />
               </div>
             ) : null}
-            {item.status === 'failed' ? <ErrorMessage error={item.error} /> : null}
+            {item.status === 'failed' || item.status === 'refused' ? <ErrorMessage error={item.error} describe={describe} /> : null}
           </li>
         );
       })}

@@ -4,7 +4,8 @@ import { ErrorMessage } from './Feedback';
 import { ApiError, apiError, describeError, errorFromResponse, parseRetryAfter, uploadLimit } from '../api/problem';
 import { SignInPage } from '../pages/SignIn';
 import { createApi } from '../api/client';
-import { BASE, fakeFetch, json, problem, renderWithApp } from '../test/utils';
+import { describeUploadError } from '../api/uploadPolicy';
+import { BASE, fakeFetch, json, problem, renderWithApp, uploadPolicy } from '../test/utils';
 
 describe('describeError', () => {
   it('uses the problem detail for ordinary failures', () => {
@@ -19,14 +20,26 @@ describe('describeError', () => {
     expect(describeError(new ApiError(502, null))).toBe('The server had a problem. Please try again.');
   });
 
-  it('names the size limit on 413, taken from the detail when it says one', () => {
-    expect(describeError(apiError(413, problem(413, 'too big')))).toBe('File too large (limit 10 MiB per file).');
+  it('names the size limit on 413 when the detail says one', () => {
+    expect(describeError(apiError(413, problem(413, 'a.pdf is larger than 10485760 bytes')))).toBe(
+      'File too large (limit 10 MiB per file).',
+    );
+    expect(describeError(apiError(413, problem(413, 'too big')))).toBe('File too large.');
     expect(uploadLimit('maximum is 5 MiB')).toBe('5 MiB');
     expect(uploadLimit('payload exceeds 20971520 bytes')).toBe('20 MiB');
+    expect(uploadLimit('too big')).toBeNull();
   });
 
-  it('lists the allowed types on 415', () => {
-    expect(describeError(apiError(415, problem(415, 'nope')))).toMatch(/Allowed types: JPEG, PNG, GIF, PDF, DOC, DOCX, XLS, XLSX\./);
+  it('lists the allowed types and the limit on 415 and 413 from the upload policy', () => {
+    expect(describeError(apiError(415, problem(415, 'nope')))).toBe('This file type is not allowed.');
+    const policy = uploadPolicy({ max_file_bytes: 2 * 1024 * 1024, types: uploadPolicy().types.slice(0, 2) });
+    expect(describeUploadError(apiError(415, problem(415, 'nope')), policy)).toBe(
+      'This file type is not allowed. Allowed types: JPEG, PNG.',
+    );
+    expect(describeUploadError(apiError(413, problem(413, 'too big')), policy)).toBe('File too large (limit 2 MiB per file).');
+    // Anything else, and anything before the policy is known, as describeError says it.
+    expect(describeUploadError(apiError(415, problem(415, 'nope')), undefined)).toBe('This file type is not allowed.');
+    expect(describeUploadError(apiError(429, problem(429, 'x')), policy)).toMatch(/^Too many requests/);
   });
 
   it('says when to retry on 429, from Retry-After seconds or date', () => {

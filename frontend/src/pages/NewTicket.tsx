@@ -146,13 +146,13 @@ export function NewTicketPage() {
         </div>
         <fieldset className="field">
           <legend>Attachments</legend>
-          <FileDrop onFiles={uploads.add} disabled={busy} />
+          <FileDrop onFiles={uploads.add} disabled={busy} policy={uploads.policy} />
           {uploads.notice ? (
             <p className="hint hint-error" role="status">
               {uploads.notice}
             </p>
           ) : null}
-          <UploadList items={uploads.items} onRemove={busy ? undefined : uploads.remove} />
+          <UploadList items={uploads.items} onRemove={busy ? undefined : uploads.remove} policy={uploads.policy} />
         </fieldset>
         <ErrorMessage error={error} form={form} />
         {created && uploadFailed ? (

@@ -621,13 +621,13 @@ function Attachments({ ticket, me }: { ticket: Ticket; me: User }) {
           ))}
         </ul>
       )}
-      <FileDrop onFiles={(files) => void onFiles(files)} disabled={pending} label="Add files" />
+      <FileDrop onFiles={(files) => void onFiles(files)} disabled={pending} label="Add files" policy={uploads.policy} />
       {uploads.notice ? (
         <p className="hint hint-error" role="status">
           {uploads.notice}
         </p>
       ) : null}
-      <UploadList items={uploads.items} onRemove={pending ? undefined : uploads.remove} />
+      <UploadList items={uploads.items} onRemove={pending ? undefined : uploads.remove} policy={uploads.policy} />
     </section>
   );
 }

@@ -6,7 +6,7 @@ import { MemoryRouter, Route, Routes, useLocation } from 'react-router';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { createApi, type Api } from '../api/client';
 import { ApiProvider } from '../api/ApiProvider';
-import type { AuthResponse, User } from '../api/schema';
+import type { AuthResponse, UploadPolicy, User } from '../api/schema';
 
 export const BASE = 'http://docket.test';
 
@@ -38,6 +38,26 @@ export function user(overrides: Partial<User> = {}): User {
 
 export function auth(token: string, u: User = user()): AuthResponse {
   return { user: u, access_token: token, token_type: 'Bearer', expires_in: 900, refresh_token: `r-${token}` };
+}
+
+/** An upload policy as GET /api/attachments/policy answers it (the service's defaults). */
+export function uploadPolicy(overrides: Partial<UploadPolicy> = {}): UploadPolicy {
+  const type = (name: string, media_type: string, ...extensions: string[]) => ({ name, media_type, extensions });
+  return {
+    max_file_bytes: 10 * 1024 * 1024,
+    max_files: 5,
+    types: [
+      type('JPEG', 'image/jpeg', 'jpg', 'jpeg', 'jpe'),
+      type('PNG', 'image/png', 'png'),
+      type('GIF', 'image/gif', 'gif'),
+      type('PDF', 'application/pdf', 'pdf'),
+      type('DOC', 'application/msword', 'doc'),
+      type('DOCX', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'docx'),
+      type('XLS', 'application/vnd.ms-excel', 'xls'),
+      type('XLSX', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'xlsx'),
+    ],
+    ...overrides,
+  };
 }
 
 /**
