@@ -18,6 +18,10 @@ pub enum StorageSettings {
         region: String,
         /// LocalStack, moto or another S3 API; path-style addressing is used with it.
         endpoint_url: Option<String>,
+        /// The endpoint presigned download URLs name, when the browser reaches S3 at another
+        /// address than the service does (compose: `localstack:4566` inside the network,
+        /// `127.0.0.1:4566` on the host). `None`: the same as `endpoint_url`.
+        presign_endpoint_url: Option<String>,
     },
 }
 
@@ -52,6 +56,10 @@ impl Settings {
                 region: source.string("AWS_REGION", "us-east-1"),
                 endpoint_url: match source.get("AWS_ENDPOINT_URL") {
                     Some(_) => Some(source.url("AWS_ENDPOINT_URL", "")?),
+                    None => None,
+                },
+                presign_endpoint_url: match source.get("S3_PRESIGN_ENDPOINT_URL") {
+                    Some(_) => Some(source.url("S3_PRESIGN_ENDPOINT_URL", "")?),
                     None => None,
                 },
             },

@@ -138,15 +138,20 @@ pub async fn from_settings(settings: &Settings) -> anyhow::Result<Arc<dyn Storag
             bucket,
             region,
             endpoint_url,
-        } => Arc::new(
-            S3Storage::new(
+            presign_endpoint_url,
+        } => {
+            let s3 = S3Storage::new(
                 bucket,
                 region,
                 endpoint_url.as_deref(),
                 settings.presign_expiry,
             )
-            .await,
-        ),
+            .await;
+            Arc::new(match presign_endpoint_url {
+                Some(url) => s3.with_presign_endpoint(url),
+                None => s3,
+            })
+        }
     })
 }
 

@@ -27,6 +27,8 @@ pub const PART_SIZE: u64 = 5 * 1024 * 1024;
 
 pub struct S3Storage {
     client: Client,
+    /// Signs download URLs: `client` itself, or its copy for the public endpoint.
+    presigner: Client,
     bucket: String,
     presign_expiry: Duration,
 }
@@ -56,11 +58,28 @@ impl S3Storage {
         if let Some(url) = endpoint_url {
             config = config.endpoint_url(url).force_path_style(true);
         }
+        let client = Client::from_conf(config.build());
         Self {
-            client: Client::from_conf(config.build()),
+            presigner: client.clone(),
+            client,
             bucket: bucket.to_owned(),
             presign_expiry,
         }
+    }
+
+    /// Download URLs name `url` instead of the endpoint the service uses (the host a browser
+    /// reaches, when that is another address for the same S3). A presigned URL's signature
+    /// covers its host, so it is signed for that endpoint, not rewritten afterwards.
+    pub fn with_presign_endpoint(mut self, url: &str) -> Self {
+        let config = self
+            .client
+            .config()
+            .to_builder()
+            .endpoint_url(url)
+            .force_path_style(true)
+            .build();
+        self.presigner = Client::from_conf(config);
+        self
     }
 
     /// The SDK client (the sweep and tests use it).
@@ -222,7 +241,7 @@ impl Storage for S3Storage {
             let presigning = PresigningConfig::expires_in(self.presign_expiry)
                 .map_err(StorageError::unavailable)?;
             let request = self
-                .client
+                .presigner
                 .get_object()
                 .bucket(&self.bucket)
                 .key(key)

@@ -12,6 +12,7 @@ mod failures;
 mod openapi;
 mod platform;
 mod policy;
+mod presign;
 mod sweep;
 mod tickets;
 mod uploads;
