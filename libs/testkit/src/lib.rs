@@ -4,16 +4,21 @@
 //!   schema on the server named by `TEST_DATABASE_URL`), so tests run in parallel.
 //! - [`redis_url`] and [`aws_endpoint`]: backing services from `TEST_REDIS_URL` /
 //!   `TEST_AWS_ENDPOINT_URL`.
-//! - When a URL is not given, the service is started once per test binary with testcontainers,
-//!   which needs a current Docker engine (not available on Docket's CI machines, where the test
-//!   command sets every URL).
+//! - When a URL is not given (`scripts/test --containers` unsets them all), the service is
+//!   started once per test binary with testcontainers — Postgres, Redis and LocalStack, from
+//!   the images `compose.yaml` names ([`containers`]) — and removed when the binary exits.
+//!   Any Docker engine from 20.10 (API 1.41) on does; nothing else is needed on the host.
+//! - [`OwnS3`]: an S3 of a test's own, which the test may stop (moto's server from `.venv`
+//!   when `TEST_AWS_ENDPOINT_URL` is set, else a LocalStack container).
 //! - [`backend_tests!`] runs each test on both SQLite and Postgres.
 //! - [`assert_problem`]: checks an error answer is problem+json with the right status and id.
 
 // A test kit: a failed set-up step should stop the test loudly, with its message.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::sync::OnceLock;
+pub mod containers;
+
+use std::{process::Stdio, sync::OnceLock, time::Duration};
 
 use sqlx::{Connection as _, Executor as _};
 use tokio::sync::OnceCell;
@@ -91,17 +96,12 @@ async fn postgres_admin_url() -> String {
     }
     let (_, url) = PG_CONTAINER
         .get_or_init(|| async {
-            use testcontainers::runners::AsyncRunner as _;
-            let container = testcontainers_modules::postgres::Postgres::default()
-                .start()
-                .await
-                .expect(
-                    "TEST_DATABASE_URL is not set and Postgres could not be started with Docker",
-                );
-            let port = container
-                .get_host_port_ipv4(5432)
-                .await
-                .expect("postgres port");
+            let (container, port) = containers::start(
+                testcontainers_modules::postgres::Postgres::default(),
+                "postgres",
+                5432,
+            )
+            .await;
             (
                 container,
                 format!("postgres://postgres:postgres@127.0.0.1:{port}/postgres"),
@@ -167,15 +167,12 @@ pub async fn redis_url() -> String {
     }
     let (_, url) = REDIS_CONTAINER
         .get_or_init(|| async {
-            use testcontainers::runners::AsyncRunner as _;
-            let container = testcontainers_modules::redis::Redis::default()
-                .start()
-                .await
-                .expect("TEST_REDIS_URL is not set and Redis could not be started with Docker");
-            let port = container
-                .get_host_port_ipv4(6379)
-                .await
-                .expect("redis port");
+            let (container, port) = containers::start(
+                testcontainers_modules::redis::Redis::default(),
+                "redis",
+                6379,
+            )
+            .await;
             (container, format!("redis://127.0.0.1:{port}"))
         })
         .await;
@@ -190,6 +187,20 @@ static AWS_CONTAINER: OnceCell<(
 /// `TEST_AWS_ENDPOINT_URL` (moto's server in the test command), else LocalStack with
 /// testcontainers. Also sets the dummy credentials emulators expect.
 pub async fn aws_endpoint() -> String {
+    set_dummy_aws_credentials();
+    if let Ok(url) = std::env::var("TEST_AWS_ENDPOINT_URL") {
+        return url;
+    }
+    let (_, url) = AWS_CONTAINER
+        .get_or_init(|| async {
+            let (container, port) = start_localstack().await;
+            (container, format!("http://127.0.0.1:{port}"))
+        })
+        .await;
+    url.clone()
+}
+
+fn set_dummy_aws_credentials() {
     for (k, v) in [
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", "test"),
@@ -201,21 +212,93 @@ pub async fn aws_endpoint() -> String {
             set_env(k, v);
         }
     }
-    if let Ok(url) = std::env::var("TEST_AWS_ENDPOINT_URL") {
-        return url;
+}
+
+/// LocalStack at compose's version; `LOCALSTACK_AUTH_TOKEN` is passed on when set (a later
+/// release needs it).
+async fn start_localstack() -> (
+    testcontainers::ContainerAsync<testcontainers_modules::localstack::LocalStack>,
+    u16,
+) {
+    use testcontainers::ImageExt as _;
+    let mut request = testcontainers_modules::localstack::LocalStack::default()
+        .with_env_var("SERVICES", "s3,secretsmanager");
+    if let Ok(token) = std::env::var("LOCALSTACK_AUTH_TOKEN") {
+        request = request.with_env_var("LOCALSTACK_AUTH_TOKEN", token);
     }
-    let (_, url) = AWS_CONTAINER
-        .get_or_init(|| async {
-            use testcontainers::runners::AsyncRunner as _;
-            let container = testcontainers_modules::localstack::LocalStack::default()
-                .start()
-                .await
-                .expect("TEST_AWS_ENDPOINT_URL is not set and LocalStack could not be started with Docker");
-            let port = container.get_host_port_ipv4(4566).await.expect("localstack port");
-            (container, format!("http://127.0.0.1:{port}"))
-        })
-        .await;
-    url.clone()
+    containers::start(request, "localstack/localstack", 4566).await
+}
+
+/// An S3 of one test's own, for a test that stops it mid-request: moto's server from the
+/// workspace's `.venv` (which the test command installs) when `TEST_AWS_ENDPOINT_URL` is set,
+/// else a LocalStack container, so the container path needs nothing but Docker.
+pub struct OwnS3 {
+    pub endpoint: String,
+    server: Option<OwnS3Server>,
+}
+
+enum OwnS3Server {
+    Moto(std::process::Child),
+    Container(Box<testcontainers::ContainerAsync<testcontainers_modules::localstack::LocalStack>>),
+}
+
+impl OwnS3 {
+    pub async fn start() -> Self {
+        set_dummy_aws_credentials();
+        if std::env::var_os("TEST_AWS_ENDPOINT_URL").is_none() {
+            let (container, port) = start_localstack().await;
+            return Self {
+                endpoint: format!("http://127.0.0.1:{port}"),
+                server: Some(OwnS3Server::Container(Box::new(container))),
+            };
+        }
+        let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/moto_server");
+        let port = spare_port();
+        let mut child = std::process::Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server from .venv (scripts/test installs it)");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        for _ in 0..300 {
+            if reqwest::get(format!("{endpoint}/moto-api/")).await.is_ok() {
+                return Self {
+                    endpoint,
+                    server: Some(OwnS3Server::Moto(child)),
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("moto did not start on {endpoint}");
+    }
+
+    /// Kills the server at once (no graceful shutdown) and removes it.
+    pub async fn stop(&mut self) {
+        match self.server.take() {
+            Some(OwnS3Server::Moto(mut child)) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Some(OwnS3Server::Container(container)) => {
+                let _ = container.stop_with_timeout(Some(0)).await;
+                let _ = container.rm().await;
+            }
+            None => {}
+        }
+    }
+}
+
+impl Drop for OwnS3 {
+    fn drop(&mut self) {
+        // A container left here is removed by its own drop (testcontainers), or at exit.
+        if let Some(OwnS3Server::Moto(child)) = &mut self.server {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 #[allow(unsafe_code)]

@@ -2,10 +2,10 @@
 //! after the objects are written, a client gone mid-stream, a body over the limit; and the
 //! sweep removes what a crash would leave.
 
-use std::{io::Write as _, process::Stdio, time::Duration};
+use std::{io::Write as _, time::Duration};
 
 use docket_attachments::{repo::attachments as repo, storage::new_key, sweep::sweep};
-use docket_testkit::{Backend, assert_problem, backend_tests};
+use docket_testkit::{Backend, OwnS3, assert_problem, backend_tests};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::{
@@ -27,57 +27,17 @@ matrix_tests!(
     the_sweep_removes_orphan_objects_stale_rows_and_spool_files,
 );
 
-/// moto's server on a port of its own, for a test that stops it.
-struct OwnMoto {
-    child: std::process::Child,
-    endpoint: String,
-}
-
-impl OwnMoto {
-    async fn start() -> Self {
-        let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/moto_server");
-        let port = docket_testkit::spare_port();
-        let mut child = std::process::Command::new(bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server from .venv (scripts/test installs it)");
-        let endpoint = format!("http://127.0.0.1:{port}");
-        for _ in 0..300 {
-            if reqwest::get(format!("{endpoint}/moto-api/")).await.is_ok() {
-                return Self { child, endpoint };
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("moto did not start on {endpoint}");
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for OwnMoto {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 async fn s3_stopped_mid_upload_is_503_and_leaves_no_row(b: Backend) {
-    docket_testkit::aws_endpoint().await; // dummy credentials
-    let mut moto = OwnMoto::start().await;
-    let (_s3, bucket) = s3_with_bucket(&moto.endpoint).await;
+    // An S3 of this test's own (moto, or a LocalStack container on the container path).
+    let mut s3 = OwnS3::start().await;
+    let (_s3, bucket) = s3_with_bucket(&s3.endpoint).await;
     let app = spawn_with(
         b,
         StorageKind::Local,
         &[
             ("STORAGE_TYPE", "s3"),
             ("S3_ATTACHMENTS_BUCKET", &bucket),
-            ("AWS_ENDPOINT_URL", &moto.endpoint),
+            ("AWS_ENDPOINT_URL", &s3.endpoint),
         ],
     )
     .await;
@@ -102,7 +62,7 @@ async fn s3_stopped_mid_upload_is_503_and_leaves_no_row(b: Backend) {
         let (first, rest) = body.split_at(3 * 1024 * 1024);
         tx.send(Ok(first.to_vec())).await.unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
-        moto.stop();
+        s3.stop().await;
         tx.send(Ok(rest.to_vec())).await.unwrap();
         tx.send(Ok(format!("\r\n--{BOUNDARY}--\r\n").into_bytes()))
             .await
