@@ -1,11 +1,13 @@
 //! The command line every service binary shares: `serve` (the default), `healthcheck` (for
 //! container health checks: `GET /health/live` on `$PORT`, exit 0 or 1, no shell tools
-//! needed), `openapi` (print the service's document), `help`, and whatever a service adds.
+//! needed), `openapi` (print the service's document), `help`, and whatever a service adds
+//! (each service with a database adds `migrate`, through [`migrate`]).
 
 use std::{future::Future, pin::Pin, process::ExitCode};
 
 use crate::{
     config::{CommonSettings, ConfigError, Source},
+    db::{Db, Migrations},
     telemetry,
 };
 
@@ -85,4 +87,25 @@ pub async fn load_settings<T>(
     let c = common(&settings);
     telemetry::init(&c.log_level, c.log_format);
     Ok(settings)
+}
+
+/// `migrate`: applies the service's pending migrations to `url` and exits, 0 once the schema
+/// is current (a second run applies nothing and succeeds). The deploy runs it as a one-off
+/// task before the services update, which then start with `MIGRATE_ON_START=false`.
+pub async fn migrate(name: &str, url: &str, migrations: Migrations) -> anyhow::Result<()> {
+    let report = Db::migrate(url, migrations).await?;
+    let current = report
+        .current
+        .map_or_else(|| "none".to_owned(), |v| v.to_string());
+    if report.applied.is_empty() {
+        println!("{name}: schema already current (version {current}); nothing applied");
+    } else {
+        let list: Vec<String> = report.applied.iter().map(i64::to_string).collect();
+        println!(
+            "{name}: applied {} migration(s) ({}); schema at version {current}",
+            report.applied.len(),
+            list.join(", ")
+        );
+    }
+    Ok(())
 }

@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `healthcheck`, `openapi`, `sweep`.
+//! The command line: `serve` (default), `healthcheck`, `openapi`, `migrate`, `sweep`.
 
 use std::{process::ExitCode, time::Duration};
 
@@ -10,7 +10,8 @@ use docket_platform::{
 use crate::{Application, Settings, startup::MIGRATIONS, storage};
 
 const USAGE: &str =
-    "usage: docket-attachments [serve | healthcheck | openapi | sweep [--older-than SECS]]
+    "usage: docket-attachments [serve | healthcheck | openapi | migrate | sweep [--older-than SECS]]
+migrate applies the database migrations this build has and the database lacks, then exits.
 sweep removes what a crash left behind: stale pending/deleting rows (and their objects), objects
 no row names, and spool files, all older than --older-than seconds (default SWEEP_GRACE_SECS,
 3600). The service itself sweeps every SWEEP_INTERVAL_SECS; this runs one sweep now.";
@@ -36,8 +37,16 @@ fn serve() -> Command {
     })
 }
 
+fn migrate() -> Command {
+    Box::pin(async {
+        let settings = load_settings(Settings::from_source, |s| &s.common).await?;
+        docket_platform::cli::migrate(CLI.name, settings.database_url.expose(), MIGRATIONS).await
+    })
+}
+
 pub async fn run(args: Vec<String>) -> ExitCode {
     CLI.run(&args, serve, |command, rest| match command {
+        "migrate" => Some(migrate()),
         "sweep" => {
             let rest = rest.to_vec();
             Some(Box::pin(async move { sweep(&rest).await }))

@@ -2,7 +2,10 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use docket_platform::config::{CommonSettings, ConfigError, Secret, Source};
+use docket_platform::{
+    config::{CommonSettings, ConfigError, Secret, Source},
+    db::DbOptions,
+};
 
 /// S3's own ceiling for a presigned URL's lifetime.
 pub const MAX_PRESIGN_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -29,6 +32,8 @@ pub enum StorageSettings {
 pub struct Settings {
     pub common: CommonSettings,
     pub database_url: Secret<String>,
+    /// `DB_MAX_CONNECTIONS` and `MIGRATE_ON_START`.
+    pub db: DbOptions,
     pub storage: StorageSettings,
     /// Local storage's root, and in both modes the spool folder (`UPLOAD_DIR/tmp`) where an
     /// incoming file is counted and sniffed before it reaches the storage backend.
@@ -94,6 +99,7 @@ impl Settings {
             database_url: Secret::new(
                 source.string("DATABASE_URL", "sqlite://data/attachments.db"),
             ),
+            db: DbOptions::from_source(source)?,
             storage,
             upload_dir: PathBuf::from(source.string("UPLOAD_DIR", "data/uploads")),
             max_upload_bytes,

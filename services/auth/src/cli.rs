@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `healthcheck`, `openapi`, `create-user`.
+//! The command line: `serve` (default), `healthcheck`, `openapi`, `migrate`, `create-user`.
 
 use std::{io::Read as _, process::ExitCode};
 
@@ -16,7 +16,8 @@ use crate::{
     startup::MIGRATIONS,
 };
 
-const USAGE: &str = "usage: docket-auth [serve | healthcheck | openapi | create-user --email E --name N [--role admin|agent|requester]]
+const USAGE: &str = "usage: docket-auth [serve | healthcheck | openapi | migrate | create-user --email E --name N [--role admin|agent|requester]]
+migrate applies the database migrations this build has and the database lacks, then exits.
 create-user reads the password from standard input (or the DOCKET_PASSWORD variable).";
 
 const CLI: Cli = Cli {
@@ -40,8 +41,16 @@ fn serve() -> Command {
     })
 }
 
+fn migrate() -> Command {
+    Box::pin(async {
+        let settings = load_settings(Settings::from_source, |s| &s.common).await?;
+        docket_platform::cli::migrate(CLI.name, settings.database_url.expose(), MIGRATIONS).await
+    })
+}
+
 pub async fn run(args: Vec<String>) -> ExitCode {
     CLI.run(&args, serve, |command, rest| match command {
+        "migrate" => Some(migrate()),
         "create-user" | "create-admin" => {
             let (command, rest) = (command.to_owned(), rest.to_vec());
             Some(Box::pin(async move { create_user(&command, &rest).await }))

@@ -2,7 +2,10 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use docket_platform::config::{CommonSettings, ConfigError, Secret, Source};
+use docket_platform::{
+    config::{CommonSettings, ConfigError, Secret, Source},
+    db::DbOptions,
+};
 
 use crate::domain::HashLimits;
 
@@ -10,10 +13,15 @@ use crate::domain::HashLimits;
 pub struct Settings {
     pub common: CommonSettings,
     pub database_url: Secret<String>,
+    /// `DB_MAX_CONNECTIONS` and `MIGRATE_ON_START`.
+    pub db: DbOptions,
     /// Where the generated signing key is kept when `JWT_PRIVATE_KEY` is not given.
     pub data_dir: PathBuf,
-    /// The Ed25519 signing key as PKCS#8 PEM (production: from Secrets Manager).
+    /// The Ed25519 signing key as PKCS#8 PEM.
     pub jwt_private_key: Option<Secret<String>>,
+    /// Or a generated random string the key is derived from (the ECS stack's, from Secrets
+    /// Manager); at most one of the two is set.
+    pub jwt_key_seed: Option<Secret<String>>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     /// Clock skew tolerated when verifying tokens.
@@ -56,12 +64,22 @@ impl Settings {
                 HashLimits::DEFAULT_WAIT.as_millis() as u64,
             )?,
         );
+        if source.get("JWT_PRIVATE_KEY").is_some() && source.get("JWT_KEY_SEED").is_some() {
+            return Err(ConfigError::new(
+                "JWT_KEY_SEED",
+                "set JWT_PRIVATE_KEY or JWT_KEY_SEED, not both",
+            ));
+        }
         Ok(Self {
             common: CommonSettings::from_source(source, 8081)?,
             database_url: Secret::new(source.string("DATABASE_URL", "sqlite://data/auth.db")),
+            db: DbOptions::from_source(source)?,
             data_dir: PathBuf::from(source.string("DATA_DIR", "data")),
             jwt_private_key: source
                 .get("JWT_PRIVATE_KEY")
+                .map(|k| Secret::new(k.to_owned())),
+            jwt_key_seed: source
+                .get("JWT_KEY_SEED")
                 .map(|k| Secret::new(k.to_owned())),
             access_token_ttl,
             refresh_token_ttl,

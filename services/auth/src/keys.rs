@@ -1,8 +1,11 @@
 //! The access-token signing key (Ed25519) and the key set published for verifiers.
 //!
-//! Production passes the key as `JWT_PRIVATE_KEY` (PKCS#8 PEM, from Secrets Manager). The
-//! embedded default generates one on first start and keeps it at `DATA_DIR/jwt-ed25519.pem`
-//! (mode 0600), so a restart does not sign everybody out. No key ships with Docket.
+//! Production passes either the key as `JWT_PRIVATE_KEY` (PKCS#8 PEM) or, what the ECS stack
+//! does, `JWT_KEY_SEED`: a random string Secrets Manager generated when the stack was made,
+//! from which the key is derived (SHA-256 under a fixed label gives the 32-byte Ed25519 seed),
+//! so no one has to make a key by hand and a stack update never replaces it. The embedded
+//! default generates one on first start and keeps it at `DATA_DIR/jwt-ed25519.pem` (mode
+//! 0600), so a restart does not sign everybody out. No key ships with Docket.
 //! The `kid` is the key's RFC 7638 thumbprint.
 
 use std::path::Path;
@@ -50,10 +53,37 @@ fn der_to_pem(der: &[u8]) -> String {
     pem
 }
 
+/// The shortest `JWT_KEY_SEED` accepted: 32 characters of Secrets Manager's generated
+/// alphabet carry well over the 128 bits an Ed25519 key offers.
+pub const MIN_SEED_CHARS: usize = 32;
+
+/// The fixed PKCS#8 v1 prefix of an Ed25519 private key (RFC 8410), before its 32-byte seed.
+const ED25519_PKCS8_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
 impl SigningKeys {
     /// From a PKCS#8 PEM Ed25519 key.
     pub fn from_pem(pem: &str) -> anyhow::Result<Self> {
-        let der = pem_to_der(pem)?;
+        Self::from_der(&pem_to_der(pem)?)
+    }
+
+    /// From `JWT_KEY_SEED`, a generated random string: the same string always gives the same
+    /// key, so every task of the service signs with one key.
+    pub fn from_seed(seed: &str) -> anyhow::Result<Self> {
+        if seed.chars().count() < MIN_SEED_CHARS {
+            anyhow::bail!("JWT_KEY_SEED must be at least {MIN_SEED_CHARS} random characters");
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(b"docket access-token ed25519 seed v1\0");
+        hasher.update(seed.as_bytes());
+        let mut der = ED25519_PKCS8_PREFIX.to_vec();
+        der.extend_from_slice(&hasher.finalize());
+        Self::from_der(&der)
+    }
+
+    fn from_der(der: &[u8]) -> anyhow::Result<Self> {
+        let der = der.to_vec();
         let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
             .map_err(|e| anyhow::anyhow!("JWT_PRIVATE_KEY is not a PKCS#8 Ed25519 key: {e}"))?;
         let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
@@ -153,6 +183,27 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_seed_gives_one_key_every_time_and_a_short_seed_is_refused() -> anyhow::Result<()> {
+        let seed = "Zr4nQ8wX2pLk9Vb7Tc3Hy6Jm1Ds5Fg0Ae8Ru4Wq";
+        let keys = SigningKeys::from_seed(seed)?;
+        assert_eq!(keys.kid(), SigningKeys::from_seed(seed)?.kid());
+        assert_ne!(
+            keys.kid(),
+            SigningKeys::from_seed(&format!("{seed}x"))?.kid()
+        );
+        let user = Uuid::new_v4();
+        let token = keys.sign_access_token(user, Role::Admin, 60)?;
+        let claims = SigningKeys::from_seed(seed)?
+            .verifier(0)
+            .verify(&token)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        assert_eq!(claims.sub, user.to_string());
+        assert!(SigningKeys::from_seed("too-short").is_err());
+        Ok(())
+    }
 
     #[tokio::test]
     async fn a_signed_token_verifies_with_the_published_key_set() -> anyhow::Result<()> {

@@ -47,10 +47,17 @@ impl server::Service for AppState {
 
 /// Everything the handlers need, from settings.
 pub async fn state(settings: Settings) -> anyhow::Result<AppState> {
-    let db = Db::connect(settings.database_url.expose(), MIGRATIONS, 10).await?;
-    let keys = match &settings.jwt_private_key {
-        Some(pem) => SigningKeys::from_pem(pem.expose())?,
-        None => SigningKeys::load_or_generate(&settings.data_dir)?,
+    let db = Db::open_with(
+        settings.database_url.expose(),
+        MIGRATIONS,
+        settings.db.max_connections,
+        settings.db.schema,
+    )
+    .await?;
+    let keys = match (&settings.jwt_private_key, &settings.jwt_key_seed) {
+        (Some(pem), _) => SigningKeys::from_pem(pem.expose())?,
+        (None, Some(seed)) => SigningKeys::from_seed(seed.expose())?,
+        (None, None) => SigningKeys::load_or_generate(&settings.data_dir)?,
     };
     let limits = settings.hash_limits;
     let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(limits)).await??;

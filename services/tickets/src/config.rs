@@ -2,16 +2,18 @@
 
 use std::time::Duration;
 
-use docket_platform::config::{CommonSettings, ConfigError, Secret, Source};
+use docket_platform::{
+    config::{CommonSettings, ConfigError, Secret, Source},
+    db::DbOptions,
+};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub common: CommonSettings,
     pub database_url: Secret<String>,
-    /// Connections for single statements (every read), and as many again for transactions:
-    /// at most twice this many are open. SQLite serialises writes anyway, Postgres benefits
-    /// from more.
-    pub db_max_connections: u32,
+    /// `DB_MAX_CONNECTIONS` (every read is a single statement; SQLite serialises writes
+    /// anyway, Postgres benefits from more) and `MIGRATE_ON_START`.
+    pub db: DbOptions,
     /// The auth service: key set for tokens, and user look-ups for assignees.
     pub auth_url: String,
     /// The attachments service: deleting a ticket deletes its files there first.
@@ -24,14 +26,10 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_source(source: &Source) -> Result<Self, ConfigError> {
-        let db_max_connections = source.parse("DB_MAX_CONNECTIONS", 10u32)?;
-        if db_max_connections == 0 {
-            return Err(ConfigError::new("DB_MAX_CONNECTIONS", "must be positive"));
-        }
         Ok(Self {
             common: CommonSettings::from_source(source, 8082)?,
             database_url: Secret::new(source.string("DATABASE_URL", "sqlite://data/tickets.db")),
-            db_max_connections,
+            db: DbOptions::from_source(source)?,
             auth_url: source.url("AUTH_URL", "http://127.0.0.1:8081")?,
             attachments_url: source.url("ATTACHMENTS_URL", "http://127.0.0.1:8083")?,
             jwt_leeway_secs: source.parse("JWT_LEEWAY_SECS", 5)?,

@@ -59,7 +59,15 @@ pub async fn state(settings: Settings) -> anyhow::Result<AppState> {
         .iter()
         .map(|files| (search_index::SCHEMA, files.index.as_str()))
         .collect();
-    let db = Db::connect_attaching(url, MIGRATIONS, settings.db_max_connections, &attach).await?;
+    let options = settings.db;
+    let db = Db::open_attaching(
+        url,
+        MIGRATIONS,
+        options.max_connections,
+        &attach,
+        options.schema,
+    )
+    .await?;
     let search = match &files {
         Some(files) => Some(search_index::start(&db, files).await?),
         None => None,

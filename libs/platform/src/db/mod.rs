@@ -4,7 +4,11 @@
 //! timeout, foreign keys on) or Postgres (`postgres://…`). Queries go through sqlx's `Any`
 //! driver, so the schema is portable: ids are TEXT, timestamps BIGINT unix milliseconds,
 //! booleans INTEGER 0/1, and placeholders `$1..$N`. Each service keeps one migrations folder
-//! per backend; [`Db::connect`] applies the right one before the service takes traffic.
+//! per backend; [`Db::connect`] applies the right one before the service takes traffic, or,
+//! with [`Schema::RequireCurrent`] (production: `MIGRATE_ON_START=false`, the schema changed
+//! by a one-off `migrate` task before the deploy), checks that every migration of this build
+//! has been applied and refuses to start otherwise. Either way a service never serves on a
+//! schema older than its code.
 
 use std::{str::FromStr, sync::Arc, time::Duration};
 
@@ -17,7 +21,10 @@ use sqlx::{
     query::Query,
 };
 
-use crate::health::{CheckOutcome, HealthCheck};
+use crate::{
+    config::{ConfigError, Source},
+    health::{CheckOutcome, HealthCheck},
+};
 
 mod direct;
 mod write;
@@ -51,6 +58,61 @@ pub struct Db {
 
 /// SQLite: other database files every reading connection attaches, as (schema name, path).
 type Attached = Arc<[(String, String)]>;
+
+/// What opening the database does about the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// Apply this build's pending migrations (the laptop and compose default).
+    Migrate,
+    /// Apply nothing; fail unless every migration of this build is already applied. Versions
+    /// newer than this build are accepted: during a rolling deploy the old tasks keep running
+    /// (and may restart) after the new build's migrations ran.
+    RequireCurrent,
+}
+
+impl Schema {
+    /// `MIGRATE_ON_START` as a choice.
+    pub fn on_start(migrate_on_start: bool) -> Self {
+        if migrate_on_start {
+            Self::Migrate
+        } else {
+            Self::RequireCurrent
+        }
+    }
+}
+
+/// The database settings every service with a database reads: `DB_MAX_CONNECTIONS` and
+/// `MIGRATE_ON_START`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DbOptions {
+    /// Connections for single statements, and as many again for transactions: a task opens
+    /// at most twice this many (production sizes it so every task of every service fits
+    /// the instance's `max_connections` during a deploy: docs/deploy.md).
+    pub max_connections: u32,
+    pub schema: Schema,
+}
+
+impl DbOptions {
+    pub fn from_source(source: &Source) -> Result<Self, ConfigError> {
+        let max_connections = source.parse("DB_MAX_CONNECTIONS", 10u32)?;
+        if max_connections == 0 {
+            return Err(ConfigError::new("DB_MAX_CONNECTIONS", "must be positive"));
+        }
+        Ok(Self {
+            max_connections,
+            schema: Schema::on_start(source.bool("MIGRATE_ON_START", true)?),
+        })
+    }
+}
+
+/// What [`Db::migrate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrateReport {
+    /// The versions this run applied, oldest first (empty: the schema was already current).
+    pub applied: Vec<i64>,
+    /// The newest version now applied.
+    pub current: Option<i64>,
+}
 
 /// A value bound to a dynamically built query.
 #[derive(Debug, Clone)]
@@ -91,6 +153,57 @@ impl Db {
         Self::connect_attaching(url, migrations, max_connections, &[]).await
     }
 
+    /// Applies this build's pending migrations and closes the connection: the `migrate`
+    /// command each service has, run once per deploy before the new tasks start.
+    pub async fn migrate(url: &str, migrations: Migrations) -> anyhow::Result<MigrateReport> {
+        let db = Self::open(url, migrations, 1, &[], Schema::RequireCurrent, false).await?;
+        let migrator = db.migrator(migrations);
+        let before = applied_versions(&db.pool, db.backend).await?;
+        migrator
+            .run(&db.pool)
+            .await
+            .context("applying migrations")?;
+        let after = applied_versions(&db.pool, db.backend).await?;
+        db.pool.close().await;
+        let applied = after
+            .iter()
+            .map(|(v, _)| *v)
+            .filter(|v| !before.iter().any(|(b, _)| b == v))
+            .collect();
+        Ok(MigrateReport {
+            applied,
+            current: after.iter().map(|(v, _)| *v).max(),
+        })
+    }
+
+    /// [`Db::connect_attaching`] with a choice of what to do about the schema.
+    pub async fn open_attaching(
+        url: &str,
+        migrations: Migrations,
+        max_connections: u32,
+        attach: &[(&str, &str)],
+        schema: Schema,
+    ) -> anyhow::Result<Self> {
+        Self::open(url, migrations, max_connections, attach, schema, true).await
+    }
+
+    /// [`Db::connect`] with a choice of what to do about the schema.
+    pub async fn open_with(
+        url: &str,
+        migrations: Migrations,
+        max_connections: u32,
+        schema: Schema,
+    ) -> anyhow::Result<Self> {
+        Self::open(url, migrations, max_connections, &[], schema, true).await
+    }
+
+    fn migrator(&self, migrations: Migrations) -> &'static Migrator {
+        match self.backend {
+            Backend::Sqlite => migrations.sqlite,
+            Backend::Postgres => migrations.postgres,
+        }
+    }
+
     /// [`Db::connect`]; on SQLite every connection that reads (the pool's and those of
     /// [`Db::fetch_all`], not the writer's) also attaches each `(schema, path)` of `attach`,
     /// created empty if missing, so that its queries can join tables of both files. Ignored
@@ -100,6 +213,27 @@ impl Db {
         migrations: Migrations,
         max_connections: u32,
         attach: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        Self::open(
+            url,
+            migrations,
+            max_connections,
+            attach,
+            Schema::Migrate,
+            true,
+        )
+        .await
+    }
+
+    /// Opens the pools; `check_schema` false skips both applying and checking (for
+    /// [`Db::migrate`], which does the applying itself).
+    async fn open(
+        url: &str,
+        migrations: Migrations,
+        max_connections: u32,
+        attach: &[(&str, &str)],
+        schema: Schema,
+        check_schema: bool,
     ) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let attached: Attached = attach
@@ -148,7 +282,12 @@ impl Db {
             Backend::Sqlite => migrations.sqlite,
             Backend::Postgres => migrations.postgres,
         };
-        migrator.run(&pool).await.context("applying migrations")?;
+        if check_schema {
+            match schema {
+                Schema::Migrate => migrator.run(&pool).await.context("applying migrations")?,
+                Schema::RequireCurrent => require_current(&pool, backend, migrator).await?,
+            }
+        }
         let writer = match backend {
             // The writers' connection keeps a larger page cache: it walks every index a write
             // touches, and nobody else's writes invalidate it.
@@ -219,6 +358,66 @@ impl Db {
     pub fn is_unique_violation(err: &sqlx::Error) -> bool {
         matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
     }
+}
+
+/// The versions (with checksums) recorded as applied; empty when no migration ever ran.
+async fn applied_versions(pool: &AnyPool, backend: Backend) -> anyhow::Result<Vec<(i64, Vec<u8>)>> {
+    let exists_sql = match backend {
+        Backend::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+        }
+        Backend::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
+        }
+    };
+    let exists: i64 = sqlx::query_scalar(exists_sql)
+        .fetch_one(pool)
+        .await
+        .context("looking for the migrations table")?;
+    if exists == 0 {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version",
+    )
+    .fetch_all(pool)
+    .await
+    .context("reading the applied migrations")?;
+    Ok(rows)
+}
+
+/// Fails, naming what is missing, unless every migration of `migrator` is applied unchanged.
+async fn require_current(
+    pool: &AnyPool,
+    backend: Backend,
+    migrator: &Migrator,
+) -> anyhow::Result<()> {
+    let applied = applied_versions(pool, backend).await?;
+    let mut missing = Vec::new();
+    for migration in migrator.iter() {
+        if migration.migration_type.is_down_migration() {
+            continue;
+        }
+        match applied.iter().find(|(v, _)| *v == migration.version) {
+            None => missing.push(migration.version),
+            Some((_, checksum)) if *checksum != *migration.checksum => anyhow::bail!(
+                "migration {} applied to the database differs from this build's",
+                migration.version
+            ),
+            Some(_) => {}
+        }
+    }
+    if !missing.is_empty() {
+        let list: Vec<String> = missing.iter().map(i64::to_string).collect();
+        anyhow::bail!(
+            "the database schema is not current: {} of this build's migrations are not applied \
+             ({}); MIGRATE_ON_START is off, so run this service's `migrate` command first",
+            missing.len(),
+            list.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// How long a pooled connection may sit idle before it is checked on its way out of the pool.

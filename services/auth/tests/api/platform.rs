@@ -9,6 +9,7 @@ backend_tests!(
     unknown_routes_wrong_methods_and_huge_bodies_are_problems,
     the_request_id_is_echoed_or_generated,
     health_reports_each_check,
+    migrate_makes_the_schema_once_and_a_service_that_may_not_migrate_refuses_an_old_one,
 );
 
 async fn unknown_routes_wrong_methods_and_huge_bodies_are_problems(backend: Backend) {
@@ -118,4 +119,66 @@ async fn health_reports_each_check(backend: Backend) {
             .status(),
         200
     );
+}
+
+/// `docket-auth migrate` (the real binary, as the deploy's one-off task runs it) on an empty
+/// database applies every migration and a second run applies nothing; a service started with
+/// `MIGRATE_ON_START=false` refuses the empty database with a message saying what to run, and
+/// starts on the migrated one.
+async fn migrate_makes_the_schema_once_and_a_service_that_may_not_migrate_refuses_an_old_one(
+    backend: Backend,
+) {
+    let db = docket_testkit::TestDb::new(backend).await;
+    let data = tempfile::tempdir().unwrap();
+    let settings = |migrate_on_start: &str| {
+        docket_auth::Settings::from_source(&docket_platform::config::Source::from_pairs([
+            ("DATABASE_URL", db.url.as_str()),
+            ("PORT", "0"),
+            ("DATA_DIR", data.path().to_str().unwrap()),
+            ("MIGRATE_ON_START", migrate_on_start),
+        ]))
+        .unwrap()
+    };
+    let refused = docket_auth::Application::build(settings("false"))
+        .await
+        .err()
+        .expect("an unmigrated database is refused");
+    let message = format!("{refused:#}");
+    assert!(
+        message.contains("schema is not current") && message.contains("`migrate`"),
+        "{message}"
+    );
+
+    let migrate = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_docket-auth"))
+            .arg("migrate")
+            .env_clear()
+            .env("DATABASE_URL", &db.url)
+            .env("LOG_LEVEL", "warn")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let first = migrate();
+    assert!(first.contains("applied "), "{first}");
+    let second = migrate();
+    assert!(second.contains("nothing applied"), "{second}");
+
+    let app = docket_auth::Application::build(settings("false"))
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    let ready = docket_testkit::http()
+        .get(format!("{base}/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
 }
