@@ -14,14 +14,7 @@ pub mod json;
 pub mod middleware;
 pub mod pagination;
 pub mod problem;
-pub mod ratelimit;
 pub mod server;
 pub mod telemetry;
 
 pub use problem::{ApiError, ApiResult, Problem};
-
-/// mimalloc for every binary that links the platform (the services, their tests and tools):
-/// they allocate many small, short-lived objects per request (rows, JSON, headers), which
-/// glibc malloc serves noticeably slower (see services/tickets/BENCH.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -8,6 +8,7 @@ pub mod headers;
 pub mod health;
 pub mod limits;
 pub mod proxy;
+pub mod ratelimit;
 pub mod startup;
 
 pub use config::Settings;

@@ -16,10 +16,10 @@
 //! remaining; a refusal is a 429 problem with `Retry-After`. There is no switch that turns
 //! limiting off: a load test raises the rates instead.
 
+use crate::ratelimit::{Decision, Limiter, Mode, Rate, RedisDown, client_key};
 use docket_platform::{
     ApiError,
     config::{ConfigError, Source},
-    ratelimit::{Decision, Limiter, Mode, Rate, RedisDown, client_key},
 };
 use poem::{
     Endpoint, IntoResponse, Request, Response,

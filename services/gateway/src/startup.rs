@@ -16,14 +16,13 @@ use poem::{
 };
 use tokio::net::TcpListener;
 
-use docket_platform::ratelimit::{Limiter, LimiterCheck};
-
 use crate::{
     Settings, docs,
     headers::SecurityHeaders,
     health::SystemHealth,
     limits::Limited,
     proxy::{Proxy, Upstream},
+    ratelimit::{Limiter, LimiterCheck},
 };
 
 pub struct Application {

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod clients;
 pub mod config;
 pub mod domain;
+pub mod reindex;
 pub mod repo;
 pub mod startup;
 

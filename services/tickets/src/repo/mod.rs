@@ -4,6 +4,8 @@
 
 pub mod comments;
 pub mod events;
+#[cfg(test)]
+mod plans;
 pub mod search;
 pub mod search_index;
 pub mod tickets;

@@ -146,10 +146,10 @@ pub fn remove(tx: &mut WriteTx, backend: Backend, ticket_id: Uuid) {
 pub const SQLITE_NEXT_SEQ: &str = "(SELECT max(coalesce((SELECT max(seq) FROM tickets), 0), \
      (SELECT seq FROM ticket_seq_floor)) + 1)";
 
-/// Postgres: rewrites every ticket's search document, for data loaded behind the service's
-/// back (the benchmark's seeding). SQLite's index is rebuilt by
+/// Postgres: rewrites every ticket's search document (`docket-tickets reindex`, see
+/// [`crate::reindex`]). SQLite's index is rebuilt by
 /// [`search_index::rebuild_files`](super::search_index::rebuild_files).
-pub async fn rebuild_all(db: &Db) -> Result<(), sqlx::Error> {
+pub(crate) async fn rebuild_all(db: &Db) -> Result<(), sqlx::Error> {
     sqlx::query(&postgres_fill_sql(false))
         .execute(&db.pool)
         .await?;

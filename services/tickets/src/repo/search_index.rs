@@ -192,9 +192,8 @@ pub async fn start(db: &Db, files: &Files) -> anyhow::Result<SearchIndex> {
     })
 }
 
-/// Rebuilds the index from every ticket: for data loaded behind the service's back (the
-/// benchmark's seeding).
-pub async fn rebuild_files(files: &Files) -> anyhow::Result<()> {
+/// Rebuilds the index from every ticket (`docket-tickets reindex`, see [`crate::reindex`]).
+pub(crate) async fn rebuild_files(files: &Files) -> anyhow::Result<()> {
     let mut conn = open(files).await?;
     rebuild(&mut conn).await?;
     conn.close().await?;

@@ -173,8 +173,8 @@ fn by_position(backend: Backend, filter: &ListFilter) -> bool {
     backend == Backend::Sqlite && filter.q.is_some()
 }
 
-/// The SQL and arguments of a list query (public so the benchmark can EXPLAIN it).
-pub fn list_sql(
+/// The SQL and arguments of a list query (its plans are checked in `repo::plans`).
+pub(crate) fn list_sql(
     backend: Backend,
     filter: &ListFilter,
     after: Option<&Cursor>,

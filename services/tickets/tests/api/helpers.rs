@@ -73,6 +73,8 @@ pub struct TestApp {
     pub pool: sqlx::AnyPool,
     /// The service's database handle (shares its connections).
     pub db: docket_platform::db::Db,
+    /// The service's `DATABASE_URL`.
+    pub db_url: String,
     pub auth_pool: sqlx::AnyPool,
     pub attachments: AttachmentsStub,
     _db: TestDb,
@@ -130,6 +132,7 @@ pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
         http: docket_testkit::http(),
         pool,
         db: service_db,
+        db_url: db.url.clone(),
         auth_pool,
         attachments,
         _db: db,

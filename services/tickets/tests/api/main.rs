@@ -12,6 +12,6 @@ mod concurrency;
 mod contract;
 mod internal;
 mod openapi;
-mod plans;
+mod reindex;
 mod search_index;
 mod tickets;

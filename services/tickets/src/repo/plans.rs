@@ -5,22 +5,52 @@
 //! a plan that still has one has no index to use instead. For a search, ordered index walks
 //! are switched off too (on a tiny table the planner walks tickets newest first and filters
 //! them, as it also does at a million tickets for a common word), so the plan shows whether
-//! the search index can answer the words. The benchmark prints the plans at a million
-//! tickets.
+//! the search index can answer the words. A unit test: the list's SQL is the repository's own
+//! (`tickets::list_sql`), not part of the crate's interface.
 
-use docket_platform::pagination::Cursor;
-use docket_testkit::{Backend, backend_tests};
-use docket_tickets::{
-    domain::{Priority, SearchQuery, Status, access::ListScope},
-    repo::{
-        query_with,
-        tickets::{ListFilter, list_sql},
-    },
-};
+use docket_platform::{db::Db, pagination::Cursor};
+use docket_testkit::{Backend, TestDb, backend_tests};
 use sqlx::{Executor as _, Row as _};
 use uuid::Uuid;
 
-use crate::helpers::spawn;
+use crate::{
+    domain::{Priority, SearchQuery, Status, access::ListScope},
+    repo::{
+        query_with, search_index,
+        tickets::{ListFilter, list_sql},
+    },
+    startup::MIGRATIONS,
+};
+
+/// A migrated database as the service opens it (on SQLite with its search index file), and
+/// what must live as long as it.
+struct Migrated {
+    db: Db,
+    _index: Option<search_index::SearchIndex>,
+    _files: TestDb,
+}
+
+async fn spawn(backend: Backend) -> Migrated {
+    let files = TestDb::new(backend).await;
+    let index =
+        (backend == Backend::Sqlite).then(|| search_index::Files::for_url(&files.url).unwrap());
+    let attach: Vec<_> = index
+        .iter()
+        .map(|f| (search_index::SCHEMA, f.index.as_str()))
+        .collect();
+    let db = Db::connect_attaching(&files.url, MIGRATIONS, 4, &attach)
+        .await
+        .unwrap();
+    let index = match &index {
+        Some(f) => Some(search_index::start(&db, f).await.unwrap()),
+        None => None,
+    };
+    Migrated {
+        db,
+        _index: index,
+        _files: files,
+    }
+}
 
 backend_tests!(every_list_shape_is_served_by_an_index);
 
@@ -129,7 +159,7 @@ fn shapes() -> Vec<(&'static str, ListFilter, Option<Cursor>, Expect)> {
 
 async fn every_list_shape_is_served_by_an_index(backend: Backend) {
     let app = spawn(backend).await;
-    let mut conn = app.pool.acquire().await.unwrap();
+    let mut conn = app.db.pool.acquire().await.unwrap();
     if backend == Backend::Postgres {
         conn.execute("SET enable_seqscan = off").await.unwrap();
     }
@@ -190,7 +220,7 @@ async fn postgres_search_index_keeps_a_small_pending_list() {
         "SELECT array_to_string(c.reloptions, ',') FROM pg_class c \
          WHERE c.relname = 'tickets_search_idx' AND pg_table_is_visible(c.oid)",
     )
-    .fetch_one(&app.pool)
+    .fetch_one(&app.db.pool)
     .await
     .unwrap();
     assert_eq!(options.as_deref(), Some("gin_pending_list_limit=256"));

@@ -26,7 +26,7 @@ use std::{
 
 use futures_util::future::BoxFuture;
 
-use crate::health::{CheckOutcome, HealthCheck};
+use docket_platform::health::{CheckOutcome, HealthCheck};
 
 /// N requests per period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,14 +5,17 @@
 //! migrates; seeds `--users` users into auth (a few real accounts the driver signs in as, the
 //! rest as plain rows) and `--tickets` tickets with about `--comments` comments each (10 %
 //! internal) and a `created` event each, straight into the tickets database with multi-row
-//! INSERTs in large transactions; runs ANALYZE (Postgres only) and prints the query plans of the list, filter
-//! and search queries; starts `docket-tickets`; then drives it with `--concurrency`
+//! INSERTs in large transactions; builds the search documents with the operator's
+//! `docket-tickets reindex`; runs ANALYZE (Postgres only); starts `docket-tickets`; then drives it with `--concurrency`
 //! connections over loopback for each scenario (first page, a filter, a text search, one
 //! ticket, a create, a PATCH; plus a search for a common word, the worst case for
 //! newest-first search), each bounded by `--requests` and `--seconds`, printing
 //! requests/s, p50 and p99, and finally the tickets service's peak memory (anonymous and VmHWM).
 //!
-//! The driver calls the gateway, which forwards to the tickets service (rate limits off).
+//! The driver calls the gateway, which forwards to the tickets service (rate limits raised out
+//! of reach). It knows the services only from outside: their binaries, their HTTP APIs, the
+//! `reindex` command and the tables it seeds. The query plans of the list shapes are checked by
+//! the tickets service's own tests (`repo::plans`). Figures and findings: docs/perf/tickets.md.
 
 use std::{
     path::{Path, PathBuf},
@@ -22,18 +25,31 @@ use std::{
 };
 
 use anyhow::{Context as _, bail};
-use docket_platform::db::{Backend, Db};
-use docket_tickets::{
-    domain::{Priority, SearchQuery, Status, access::ListScope},
-    repo::{
-        Arg, query_with, search_index,
-        tickets::{ListFilter, list_sql},
-    },
-    startup::MIGRATIONS,
-};
 use serde_json::{Value, json};
 use sqlx::{Executor as _, Row as _};
 use uuid::Uuid;
+
+/// The database the services run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A value of a seeded row.
+#[derive(Debug, Clone)]
+enum Arg {
+    Text(String),
+    Int(i64),
+    Null,
+}
+
+/// Now, in unix milliseconds (how the services store time).
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
 
 const HELP: &str = "usage: tickets-bench [--backend sqlite|postgres|both] [--tickets N] [--users N]
        [--comments N] [--concurrency N] [--requests N] [--seconds N] [--pg-url URL] [--dir PATH]
@@ -265,24 +281,27 @@ async fn insert_rows(
         }
         sql.push(')');
     }
-    let q = query_with(&sql, rows.into_iter().flatten().collect());
+    let mut q = sqlx::query(&sql);
+    for arg in rows.into_iter().flatten() {
+        q = match arg {
+            Arg::Text(v) => q.bind(v),
+            Arg::Int(v) => q.bind(v),
+            Arg::Null => q.bind(None::<String>),
+        };
+    }
     q.execute(&mut *conn).await?;
     Ok(())
 }
 
-const STATUSES: [(Status, usize); 5] = [
-    (Status::Open, 30),
-    (Status::InProgress, 20),
-    (Status::Waiting, 15),
-    (Status::Resolved, 15),
-    (Status::Closed, 20),
+/// The statuses and priorities of the contract, with their share of the seeded tickets.
+const STATUSES: [(&str, usize); 5] = [
+    ("open", 30),
+    ("in_progress", 20),
+    ("waiting", 15),
+    ("resolved", 15),
+    ("closed", 20),
 ];
-const PRIORITIES: [(Priority, usize); 4] = [
-    (Priority::Low, 25),
-    (Priority::Normal, 50),
-    (Priority::High, 20),
-    (Priority::Urgent, 5),
-];
+const PRIORITIES: [(&str, usize); 4] = [("low", 25), ("normal", 50), ("high", 20), ("urgent", 5)];
 
 fn weighted<T: Copy>(rng: &mut Rng, table: &[(T, usize)]) -> T {
     let total: usize = table.iter().map(|(_, w)| w).sum();
@@ -302,19 +321,20 @@ struct Seeded {
 
 /// Seeds tickets, comments and `created` events. Returns a sample of ticket ids.
 async fn seed_tickets(
-    db: &Db,
+    pool: &sqlx::AnyPool,
+    backend: Backend,
     opts: &Options,
     requesters: &[Uuid],
     staff: &[Uuid],
 ) -> anyhow::Result<Seeded> {
     let words: Vec<&str> = WORDS.split_whitespace().collect();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let now = docket_platform::db::now_ms();
+    let now = now_ms();
     let start = now - (opts.tickets as i64) * 30_000;
     let batch = 400;
     let per_tx = 25_000;
-    let mut conn = db.pool.acquire().await?;
-    if db.backend == Backend::Postgres {
+    let mut conn = pool.acquire().await?;
+    if backend == Backend::Postgres {
         conn.execute("SET synchronous_commit = off").await?;
     }
     let mut sample_ids = Vec::new();
@@ -338,7 +358,7 @@ async fn seed_tickets(
                 let requester = requesters[rng.below(requesters.len())];
                 let status = weighted(&mut rng, &STATUSES);
                 let priority = weighted(&mut rng, &PRIORITIES);
-                let assignee = if status == Status::Open && rng.below(2) == 0 {
+                let assignee = if status == "open" && rng.below(2) == 0 {
                     None
                 } else {
                     Some(staff[rng.below(staff.len())])
@@ -348,8 +368,8 @@ async fn seed_tickets(
                     Arg::Text(id.to_string()),
                     Arg::Text(subject),
                     Arg::Text(description),
-                    Arg::Text(status.as_str().into()),
-                    Arg::Text(priority.as_str().into()),
+                    Arg::Text(status.into()),
+                    Arg::Text(priority.into()),
                     Arg::Text(requester.to_string()),
                     assignee.map_or(Arg::Null, |a| Arg::Text(a.to_string())),
                     Arg::Int(1),
@@ -361,7 +381,7 @@ async fn seed_tickets(
                     Arg::Text(id.to_string()),
                     Arg::Text(requester.to_string()),
                     Arg::Text("created".into()),
-                    Arg::Text(json!({"status": "open", "priority": priority.as_str()}).to_string()),
+                    Arg::Text(json!({"status": "open", "priority": priority}).to_string()),
                     Arg::Int(0),
                     Arg::Int(at),
                 ]);
@@ -754,67 +774,6 @@ async fn fresh_databases(backend: Backend, opts: &Options) -> anyhow::Result<(St
             Ok((urls[0].clone(), urls[1].clone()))
         }
     }
-}
-
-async fn print_plans(db: &Db, search_code: &str, a_requester: Uuid) -> anyhow::Result<()> {
-    let base = ListFilter::everything();
-    let cases = [
-        ("first page", base.clone()),
-        (
-            "filter status=waiting",
-            ListFilter {
-                status: Some(Status::Waiting),
-                ..base.clone()
-            },
-        ),
-        (
-            "requester's own list",
-            ListFilter {
-                scope: ListScope::RequestedBy(a_requester),
-                ..base.clone()
-            },
-        ),
-        (
-            "search (staff)",
-            ListFilter {
-                q: SearchQuery::parse(search_code).ok().flatten(),
-                ..base.clone()
-            },
-        ),
-        (
-            "search a common word (staff)",
-            ListFilter {
-                q: SearchQuery::parse("printer").ok().flatten(),
-                ..base.clone()
-            },
-        ),
-        (
-            "search (a requester's own)",
-            ListFilter {
-                scope: ListScope::RequestedBy(a_requester),
-                q: SearchQuery::parse(search_code).ok().flatten(),
-                search_internal: false,
-                ..base.clone()
-            },
-        ),
-    ];
-    for (name, filter) in cases {
-        let (sql, args) = list_sql(db.backend, &filter, None, 20);
-        let explain = match db.backend {
-            Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
-            Backend::Postgres => format!("EXPLAIN {sql}"),
-        };
-        let rows = query_with(&explain, args).fetch_all(&db.pool).await?;
-        println!("  plan: {name}");
-        for row in rows {
-            let line: String = match db.backend {
-                Backend::Sqlite => row.try_get("detail")?,
-                Backend::Postgres => row.try_get(0)?,
-            };
-            println!("    {line}");
-        }
-    }
-    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1349,7 +1308,7 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
         .await?;
     let agent_token = login(&http, &auth_base, &format!("agent-{run}@bench.test")).await?;
     let mut staff = vec![agent_id];
-    let now = docket_platform::db::now_ms();
+    let now = now_ms();
     let mut tx = auth_conn_db.begin().await?;
     for i in 0..opts.users.saturating_sub(5) {
         let id = Uuid::now_v7();
@@ -1378,18 +1337,32 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
         requesters.len()
     );
 
-    // Tickets: schema, then the data.
-    // SQLite's search index is a file of its own, which the service's reading connections
-    // attach (and so do these, for the query plans below).
-    let index_files = match backend {
-        Backend::Sqlite => Some(search_index::Files::for_url(&tickets_db)?),
-        Backend::Postgres => None,
+    // Tickets: schema, then the data. The operator's `reindex` opens the database as the
+    // service does (so it migrates the empty one), and after the seeding, which wrote rows
+    // behind the service's back, builds every ticket's search document as the service would
+    // have.
+    let reindex = |what: &str| -> anyhow::Result<()> {
+        let t0 = Instant::now();
+        let out = Command::new(exe_dir()?.join("docket-tickets"))
+            .arg("reindex")
+            .env("DATABASE_URL", &tickets_db)
+            .env("LOG_LEVEL", "warn")
+            .output()
+            .context("running docket-tickets reindex")?;
+        if !out.status.success() {
+            bail!(
+                "docket-tickets reindex: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        println!("{what} in {:.1} s", t0.elapsed().as_secs_f64());
+        Ok(())
     };
-    let attach: Vec<_> = index_files
-        .iter()
-        .map(|files| (search_index::SCHEMA, files.index.as_str()))
-        .collect();
-    let db = Db::connect_attaching(&tickets_db, MIGRATIONS, 4, &attach).await?;
+    reindex("tickets schema")?;
+    let db = sqlx::pool::PoolOptions::<sqlx::Any>::new()
+        .max_connections(1)
+        .connect(&tickets_db)
+        .await?;
     // Build the full-text indexes once after loading rather than row by row, as the
     // migrations define them (with their storage parameters).
     let mut search_indexes = Vec::new();
@@ -1398,44 +1371,36 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
             "SELECT pg_get_indexdef(indexrelid) FROM pg_index \
              WHERE indexrelid = 'tickets_search_idx'::regclass",
         )
-        .fetch_all(&db.pool)
+        .fetch_all(&db)
         .await?;
-        db.pool.execute("DROP INDEX tickets_search_idx").await?;
+        db.execute("DROP INDEX tickets_search_idx").await?;
     }
-    let seeded = seed_tickets(&db, opts, &requesters, &staff).await?;
-    let t0 = Instant::now();
-    // The seeding wrote rows directly: build every ticket's search document as the service
-    // would have.
-    match &index_files {
-        Some(files) => search_index::rebuild_files(files).await?,
-        None => docket_tickets::repo::search::rebuild_all(&db).await?,
-    }
-    println!("search documents in {:.1} s", t0.elapsed().as_secs_f64());
+    let seeded = seed_tickets(&db, backend, opts, &requesters, &staff).await?;
+    reindex("search documents")?;
     let t0 = Instant::now();
     match backend {
         Backend::Postgres => {
             for create in &search_indexes {
-                db.pool.execute(create.as_str()).await?;
+                db.execute(create.as_str()).await?;
             }
-            db.pool.execute("VACUUM ANALYZE").await?;
+            db.execute("VACUUM ANALYZE").await?;
             // Loading wrote gigabytes of WAL: without this the server's checkpoints of it run
             // during the first scenarios (a create stalled 0.85 s behind one).
-            db.pool.execute("CHECKPOINT").await?;
+            db.execute("CHECKPOINT").await?;
         }
-        // No ANALYZE on SQLite: the service never runs it, and its queries get the plans
-        // printed below from the schema alone. With ANALYZE's STAT4 samples SQLite would
-        // prepare a statement again whenever a bound value its plan looked at changes: a
-        // fifth of a search's CPU in an earlier run. The WAL of the load is written back first.
+        // No ANALYZE on SQLite: the service never runs it, and its queries get their plans
+        // from the schema alone. With ANALYZE's STAT4 samples SQLite would prepare a
+        // statement again whenever a bound value its plan looked at changes: a fifth of a
+        // search's CPU in an earlier run. The WAL of the load is written back first.
         Backend::Sqlite => {
-            db.pool.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
         }
     }
     println!(
         "indexes and statistics in {:.1} s",
         t0.elapsed().as_secs_f64()
     );
-    print_plans(&db, &code(42), requesters[0]).await?;
-    db.pool.close().await;
+    db.close().await;
     auth_conn_db.close().await;
 
     let tickets_port = free_port()?;

@@ -52,12 +52,11 @@ async fn main() -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let upstream = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
-    tokio::spawn(docket_platform::server::serve(
-        listener,
-        Route::new().at("/api/tickets/:id/attachments", post(sink)),
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
+    let acceptor = poem::listener::TcpAcceptor::from_tokio(listener)?;
+    tokio::spawn(
+        poem::Server::new_with_acceptor(acceptor)
+            .run(Route::new().at("/api/tickets/:id/attachments", post(sink))),
+    );
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?

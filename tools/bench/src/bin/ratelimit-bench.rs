@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use docket_platform::ratelimit::{Limiter, Mode, Rate, RedisDown};
+use docket_gateway::ratelimit::{Limiter, Mode, Rate, RedisDown};
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;

@@ -1,0 +1,40 @@
+//! `docket-tickets reindex`: rebuilds every ticket's search document from the tickets and
+//! comments as stored, for an operator whose index went wrong (a restored backup of one file
+//! but not the other, rows changed by hand, a bug) or for data loaded behind the service's
+//! back.
+//!
+//! - SQLite: the index file beside the tickets' (`tickets.db-search`, see
+//!   [`search_index`](crate::repo::search_index)) is written anew in one transaction, as the
+//!   service does at start when it cannot trust the file.
+//! - Postgres: every ticket's `search` column is rewritten in one statement.
+//!
+//! Safe while the service runs: searches go on reading the old documents until the rebuild
+//! commits, and writes queued meanwhile are applied again after it.
+
+use crate::{
+    Settings,
+    repo::{search, search_index},
+    startup::MIGRATIONS,
+};
+use docket_platform::db::Db;
+
+/// Rebuilds the search documents of the database in `settings`.
+pub async fn run(settings: &Settings) -> anyhow::Result<()> {
+    let url = settings.database_url.expose();
+    let files = url
+        .starts_with("sqlite:")
+        .then(|| search_index::Files::for_url(url))
+        .transpose()?;
+    let attach: Vec<_> = files
+        .iter()
+        .map(|files| (search_index::SCHEMA, files.index.as_str()))
+        .collect();
+    // The schema as the service would open it (migrated to this build's), one connection.
+    let db = Db::connect_attaching(url, MIGRATIONS, 1, &attach).await?;
+    match &files {
+        Some(files) => search_index::rebuild_files(files).await?,
+        None => search::rebuild_all(&db).await?,
+    }
+    db.pool.close().await;
+    Ok(())
+}
