@@ -154,15 +154,27 @@ impl Db {
     }
 
     /// Applies this build's pending migrations and closes the connection: the `migrate`
-    /// command each service has, run once per deploy before the new tasks start.
+    /// command each service has, run once per deploy before the new tasks start. A database
+    /// already at a later build's schema (a rollback) is left alone when it holds every
+    /// migration of this build.
     pub async fn migrate(url: &str, migrations: Migrations) -> anyhow::Result<MigrateReport> {
         let db = Self::open(url, migrations, 1, &[], Schema::RequireCurrent, false).await?;
         let migrator = db.migrator(migrations);
         let before = applied_versions(&db.pool, db.backend).await?;
-        migrator
-            .run(&db.pool)
-            .await
-            .context("applying migrations")?;
+        let newer = before
+            .iter()
+            .any(|(v, _)| !migrator.iter().any(|m| m.version == *v));
+        if newer {
+            // A rollback: the database has migrations of a later build. That schema serves
+            // this build (migrations only add), so nothing is applied, provided this build's
+            // own migrations are all there; sqlx's `run` would refuse the unknown versions.
+            require_current(&db.pool, db.backend, migrator).await?;
+        } else {
+            migrator
+                .run(&db.pool)
+                .await
+                .context("applying migrations")?;
+        }
         let after = applied_versions(&db.pool, db.backend).await?;
         db.pool.close().await;
         let applied = after

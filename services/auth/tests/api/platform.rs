@@ -170,6 +170,23 @@ async fn migrate_makes_the_schema_once_and_a_service_that_may_not_migrate_refuse
     let second = migrate();
     assert!(second.contains("nothing applied"), "{second}");
 
+    // A later build's migration (what a rollback finds): nothing applied, and the service
+    // still starts on that schema.
+    {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99990101000000, 'a later build', TRUE, $1, 0)",
+        )
+        .bind(vec![0u8; 4])
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    let rollback = migrate();
+    assert!(rollback.contains("nothing applied"), "{rollback}");
+
     let app = docket_auth::Application::build(settings("false"))
         .await
         .unwrap();
