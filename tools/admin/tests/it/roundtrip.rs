@@ -1,0 +1,264 @@
+//! Backup → wipe → restore, on SQLite and Postgres, with local files and with S3: every row
+//! and every object the same afterwards, the services answer on the restored data, and the
+//! refusals (a non-empty target, another schema).
+
+use std::time::Instant;
+
+use docket_admin::{
+    backup::{BackupOptions, backup},
+    location::{Location, Sse},
+    manifest::MigrationRecord,
+    restore::{RestoreOptions, restore},
+};
+use docket_testkit::Backend;
+
+use crate::helpers::{
+    Place, Stack, StorageKind, assert_same_rows, key_pem, list_bucket, new_bucket, objects,
+    place_rows, row_count, s3, seed,
+};
+
+/// Runs each `async fn name(backend, storage)` on SQLite and Postgres, local and S3.
+macro_rules! matrix {
+    ($($name:ident),*) => {
+        mod sqlite_local { $( #[tokio::test] async fn $name() { super::$name(docket_testkit::Backend::Sqlite, super::StorageKind::Local).await } )* }
+        mod sqlite_s3 { $( #[tokio::test] async fn $name() { super::$name(docket_testkit::Backend::Sqlite, super::StorageKind::S3).await } )* }
+        mod postgres_local { $( #[tokio::test] async fn $name() { super::$name(docket_testkit::Backend::Postgres, super::StorageKind::Local).await } )* }
+        mod postgres_s3 { $( #[tokio::test] async fn $name() { super::$name(docket_testkit::Backend::Postgres, super::StorageKind::S3).await } )* }
+    };
+}
+
+matrix!(a_restored_backup_holds_every_row_and_object_and_serves_them);
+
+/// A backup place: a folder for local storage, an S3 prefix of a bucket of its own for S3.
+async fn backup_place(storage: StorageKind) -> (String, Option<tempfile::TempDir>, Option<String>) {
+    match storage {
+        StorageKind::Local => {
+            let dir = tempfile::tempdir().unwrap();
+            let spec = dir.path().join("backup").to_str().unwrap().to_owned();
+            (spec, Some(dir), None)
+        }
+        StorageKind::S3 => {
+            let bucket = new_bucket(&s3().await).await;
+            (format!("s3://{bucket}/nightly/one"), None, Some(bucket))
+        }
+    }
+}
+
+async fn a_restored_backup_holds_every_row_and_object_and_serves_them(
+    backend: Backend,
+    storage: StorageKind,
+) {
+    let place = Place::new(backend, storage).await;
+    let key = key_pem();
+    let stack = Stack::start(&place, &key).await;
+    let seeded = seed(&stack, &place, 6).await;
+    stack.stop().await;
+    let rows = place_rows(&place).await;
+    let objs = objects(&place).await;
+    assert_eq!(objs.len(), seeded.attachments.len());
+    assert!(objs.len() >= 8, "{objs:?}");
+
+    let (spec, _dir, backup_bucket) = backup_place(storage).await;
+    let started = Instant::now();
+    let report = backup(&BackupOptions {
+        databases: place.urls(),
+        storage: place.tool_storage().await,
+        to: Location::open(&spec, Sse::Aes256).await.unwrap(),
+        copy_objects: true,
+    })
+    .await
+    .unwrap();
+    let backup_secs = started.elapsed().as_secs_f64();
+    assert_eq!(report.manifest.objects.objects.len(), objs.len());
+    assert!(report.manifest.objects.missing.is_empty());
+    if let Some(bucket) = &backup_bucket {
+        // Everything in the backup prefix is encrypted at rest.
+        let client = s3().await;
+        let keys = list_bucket(&client, bucket, "nightly/one/").await;
+        assert!(
+            keys.iter().any(|k| k.ends_with("manifest.json")),
+            "{keys:?}"
+        );
+        assert!(keys.len() > objs.len(), "{keys:?}");
+        for k in keys {
+            let head = client
+                .head_object()
+                .bucket(bucket)
+                .key(&k)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                head.server_side_encryption().map(|s| s.as_str()),
+                Some("AES256"),
+                "{k}"
+            );
+        }
+    }
+
+    place.wipe().await;
+    assert!(objects(&place).await.is_empty());
+    let started = Instant::now();
+    let restored = restore(&RestoreOptions {
+        databases: place.urls(),
+        storage: place.tool_storage().await,
+        from: Location::open(&spec, Sse::Aes256).await.unwrap(),
+    })
+    .await
+    .unwrap();
+    let restore_secs = started.elapsed().as_secs_f64();
+    assert_eq!(restored.objects_written, objs.len());
+    assert_same_rows(&place_rows(&place).await, &rows, "after the restore");
+    assert_eq!(
+        objects(&place).await,
+        objs,
+        "objects differ after the restore"
+    );
+    eprintln!(
+        "round trip {backend:?}/{storage:?}: {} rows, {} objects; backup {backup_secs:.2} s, \
+         restore {restore_secs:.2} s",
+        row_count(&rows),
+        objs.len()
+    );
+
+    // A second restore finds the databases holding data.
+    let err = restore(&RestoreOptions {
+        databases: place.urls(),
+        storage: place.tool_storage().await,
+        from: Location::open(&spec, Sse::Aes256).await.unwrap(),
+    })
+    .await
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("is not empty"), "{err:#}");
+
+    // The services work on what came back: search (SQLite rebuilds its index file), notes'
+    // visibility, downloads.
+    let stack = Stack::start(&place, &key).await;
+    let agent = &seeded.agent.token;
+    let alice = &seeded.requesters[0].token;
+    let found = stack
+        .get(
+            format!("{}/api/tickets?q=secretword0", stack.tickets),
+            agent,
+        )
+        .await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+    let hidden = stack
+        .get(
+            format!("{}/api/tickets?q=secretword0", stack.tickets),
+            alice,
+        )
+        .await;
+    assert_eq!(hidden["items"].as_array().unwrap().len(), 0, "{hidden}");
+    let public = stack
+        .get(
+            format!("{}/api/tickets?q=publicword0", stack.tickets),
+            alice,
+        )
+        .await;
+    assert_eq!(public["items"].as_array().unwrap().len(), 1, "{public}");
+    for (id, bytes) in &seeded.attachments {
+        assert_eq!(&stack.download(id, &seeded.admin.token).await, bytes);
+    }
+    stack.stop().await;
+}
+
+/// A backup whose manifest records other migrations than this build's is refused before
+/// anything is written, whichever way they differ.
+#[tokio::test]
+async fn a_backup_of_another_schema_is_refused_and_nothing_is_written() {
+    let place = Place::new(Backend::Sqlite, StorageKind::Local).await;
+    let stack = Stack::start(&place, &key_pem()).await;
+    seed(&stack, &place, 1).await;
+    stack.stop().await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("b").to_str().unwrap().to_owned();
+    backup(&BackupOptions {
+        databases: place.urls(),
+        storage: place.tool_storage().await,
+        to: Location::open(&spec, Sse::Aes256).await.unwrap(),
+        copy_objects: true,
+    })
+    .await
+    .unwrap();
+    let manifest_path = dir.path().join("b/manifest.json");
+    let original = std::fs::read(&manifest_path).unwrap();
+    place.wipe().await;
+
+    type Change = fn(&mut Vec<MigrationRecord>);
+    let changes: [(&str, Change); 3] = [
+        ("a newer migration", |m| {
+            m.push(MigrationRecord {
+                version: 9999,
+                checksum: "00".into(),
+            })
+        }),
+        ("an edited migration", |m| m[0].checksum = "ff".repeat(48)),
+        ("a missing migration", |m| {
+            m.pop();
+        }),
+    ];
+    for (what, change) in changes {
+        let mut manifest: docket_admin::manifest::Manifest =
+            serde_json::from_slice(&original).unwrap();
+        change(&mut manifest.services.get_mut("tickets").unwrap().migrations);
+        std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+        let err = restore(&RestoreOptions {
+            databases: place.urls(),
+            storage: place.tool_storage().await,
+            from: Location::open(&spec, Sse::Aes256).await.unwrap(),
+        })
+        .await
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("tickets: refusing to restore: the backup's schema is not this build's"),
+            "{what}: {text}"
+        );
+        for db in place.urls() {
+            let docket_admin::db::DbUrl::Sqlite(path) = db else {
+                unreachable!()
+            };
+            assert!(!path.exists(), "{what}: {} was written", path.display());
+        }
+        assert!(
+            objects(&place).await.is_empty(),
+            "{what}: objects were written"
+        );
+    }
+
+    // The unchanged manifest restores.
+    std::fs::write(&manifest_path, &original).unwrap();
+    restore(&RestoreOptions {
+        databases: place.urls(),
+        storage: place.tool_storage().await,
+        from: Location::open(&spec, Sse::Aes256).await.unwrap(),
+    })
+    .await
+    .unwrap();
+}
+
+/// A backup is never written over another one.
+#[tokio::test]
+async fn a_backup_refuses_a_place_that_holds_one() {
+    let place = Place::new(Backend::Sqlite, StorageKind::Local).await;
+    let stack = Stack::start(&place, &key_pem()).await;
+    seed(&stack, &place, 1).await;
+    stack.stop().await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().to_str().unwrap().to_owned();
+    let opts = || async {
+        BackupOptions {
+            databases: place.urls(),
+            storage: place.tool_storage().await,
+            to: Location::open(&spec, Sse::Aes256).await.unwrap(),
+            copy_objects: true,
+        }
+    };
+    backup(&opts().await).await.unwrap();
+    let err = backup(&opts().await).await.unwrap_err();
+    assert!(
+        format!("{err:#}").contains("already holds a backup"),
+        "{err:#}"
+    );
+}
