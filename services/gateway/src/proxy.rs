@@ -8,7 +8,9 @@
 //! problem, one that does not answer in time a 504.
 //!
 //! The client is hyper's own pool, not reqwest: the services' addresses are parsed once, and
-//! bodies pass as they are. That took a third off the gateway's CPU per request (`BENCH.md`).
+//! bodies pass as they are: reqwest parsed every upstream URL again, copied the headers and
+//! wrapped each body, and without that the gateway spends a fifth to a third less CPU per
+//! request (a forwarded get: 44–52 µs → 30–41 µs).
 //! It speaks plain HTTP only, as the services do on the private network.
 //!
 //! Bodies are bounded here too, so no client can stream without end through the gateway: an

@@ -29,8 +29,9 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         .iter()
         .map(|files| (search_index::SCHEMA, files.index.as_str()))
         .collect();
-    // The schema as the service would open it (migrated to this build's), one connection.
-    let db = Db::connect_attaching(url, MIGRATIONS, 1, &attach).await?;
+    // Opened as the service opens it: migrated first, or (`MIGRATE_ON_START=false`) refused
+    // unless the schema is this build's.
+    let db = Db::open_attaching(url, MIGRATIONS, 1, &attach, settings.db.schema).await?;
     match &files {
         Some(files) => search_index::rebuild_files(files).await?,
         None => search::rebuild_all(&db).await?,

@@ -441,7 +441,7 @@ pub const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// How much of a SQLite database file each connection maps into memory. SQLite then reads a
 /// page where the kernel's page cache holds it, instead of copying it out with a system call:
-/// at a million tickets that halved the CPU of a search (`services/tickets/BENCH.md`). The
+/// at a million tickets that halved the CPU of a search (docs/perf/tickets.md). The
 /// mapping is of the page cache the kernel keeps anyway, so it costs address space, not
 /// memory; SQLite maps no more than the file's size, and writes still go through the WAL.
 /// SQLite's own ceiling is 2 GiB unless built with a higher `SQLITE_MAX_MMAP_SIZE`, which

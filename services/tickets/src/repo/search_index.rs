@@ -3,11 +3,10 @@
 //!
 //! SQLite lets one writer at a time into a file, and FTS5 merges its index's segments inside
 //! commits. With the index in the tickets' file, every create, PATCH and comment waited now and
-//! then behind a merge: under writes that never paused, creates stalled for 90–190 ms
-//! (`services/tickets/BENCH.md`, twelfth session). Here the writes only queue which tickets'
-//! text changed (`search_queue`, in the change's own transaction, see [`super::search`]), and
-//! the index's writer applies the queue, in order, from the text as committed: a merge now
-//! delays only the index.
+//! then behind a merge: under writes that never paused, creates stalled for 90–190 ms. Here the
+//! writes only queue which tickets' text changed (`search_queue`, in the change's own
+//! transaction, see [`super::search`]), and the index's writer applies the queue, in order,
+//! from the text as committed: a merge now delays only the index.
 //!
 //! A search still sees every change committed before it began: it first waits for the index
 //! to catch up with the writes committed so far ([`SearchIndex::caught_up`]), which takes one
@@ -336,7 +335,7 @@ async fn rebuild(conn: &mut AnyConnection) -> anyhow::Result<i64> {
 /// connection's own (`temp`); then written in one transaction of the index. Read in that
 /// transaction, the tickets' file stayed pinned at one moment for as long as the index's
 /// commit took, merges included, and its writer's checkpoints could not get past it: comments
-/// at half load waited up to 0.2 s (`services/tickets/BENCH.md`, thirteenth session).
+/// at half load waited up to 0.2 s.
 ///
 /// Every queued position up to the last one read was committed before the reads, so each
 /// read sees at least the change it stands for; a ticket's text read now may be newer than

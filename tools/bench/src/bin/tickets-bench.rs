@@ -1337,28 +1337,28 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
         requesters.len()
     );
 
-    // Tickets: schema, then the data. The operator's `reindex` opens the database as the
-    // service does (so it migrates the empty one), and after the seeding, which wrote rows
-    // behind the service's back, builds every ticket's search document as the service would
-    // have.
-    let reindex = |what: &str| -> anyhow::Result<()> {
+    // Tickets: the schema, then the data. `docket-tickets reindex` opens the database as the
+    // service does, so on the fresh one it applies the migrations; after the seeding, which
+    // wrote rows behind the service's back, it builds every ticket's search document as the
+    // service would have.
+    let tickets_command = |command: &str, what: &str| -> anyhow::Result<()> {
         let t0 = Instant::now();
         let out = Command::new(exe_dir()?.join("docket-tickets"))
-            .arg("reindex")
+            .arg(command)
             .env("DATABASE_URL", &tickets_db)
             .env("LOG_LEVEL", "warn")
             .output()
-            .context("running docket-tickets reindex")?;
+            .with_context(|| format!("running docket-tickets {command}"))?;
         if !out.status.success() {
             bail!(
-                "docket-tickets reindex: {}",
+                "docket-tickets {command}: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
         }
         println!("{what} in {:.1} s", t0.elapsed().as_secs_f64());
         Ok(())
     };
-    reindex("tickets schema")?;
+    tickets_command("reindex", "tickets schema")?;
     let db = sqlx::pool::PoolOptions::<sqlx::Any>::new()
         .max_connections(1)
         .connect(&tickets_db)
@@ -1376,7 +1376,7 @@ async fn run_backend(backend: Backend, opts: &Options) -> anyhow::Result<()> {
         db.execute("DROP INDEX tickets_search_idx").await?;
     }
     let seeded = seed_tickets(&db, backend, opts, &requesters, &staff).await?;
-    reindex("search documents")?;
+    tickets_command("reindex", "search documents")?;
     let t0 = Instant::now();
     match backend {
         Backend::Postgres => {
