@@ -43,6 +43,8 @@ pub struct RestoreReport {
     pub rows: u64,
     pub objects_written: usize,
     pub objects_already_there: usize,
+    /// Databases that already held exactly the backup (a restore run again).
+    pub databases_already_there: usize,
     pub seconds: f64,
 }
 
@@ -50,9 +52,14 @@ impl std::fmt::Display for RestoreReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "restored {} tables, {} rows (counts and checksums verified); {} objects written, \
-             {} already in storage; took {:.2} s",
-            self.tables, self.rows, self.objects_written, self.objects_already_there, self.seconds
+            "restored {} tables, {} rows (counts and checksums verified); {} databases already \
+             held the backup; {} objects written, {} already in storage; took {:.2} s",
+            self.tables,
+            self.rows,
+            self.databases_already_there,
+            self.objects_written,
+            self.objects_already_there,
+            self.seconds
         )
     }
 }
@@ -83,7 +90,7 @@ pub async fn restore(opts: &RestoreOptions) -> anyhow::Result<RestoreReport> {
     let manifest = read_manifest(&opts.from).await?;
 
     // 1. Every check before any write.
-    let mut plan: Vec<(&Service, &DbUrl, &ServiceBackup, EmptyTarget)> = Vec::new();
+    let mut plan: Vec<(&Service, &DbUrl, &ServiceBackup, Option<EmptyTarget>)> = Vec::new();
     for (service, url) in SERVICES.iter().zip(&opts.databases) {
         let name = service.name;
         let entry = manifest
@@ -110,7 +117,15 @@ pub async fn restore(opts: &RestoreOptions) -> anyhow::Result<RestoreReport> {
                 manifest.tool
             );
         }
-        let state = db::check_empty(service, url).await?;
+        let state = match db::check_empty(service, url).await {
+            Ok(state) => Some(state),
+            // A database that already holds exactly this backup (a restore run again after an
+            // interruption) is left as it is.
+            Err(not_empty) => match already_restored(service, entry, url).await {
+                Ok(true) => None,
+                _ => return Err(not_empty),
+            },
+        };
         plan.push((service, url, entry, state));
     }
     let mut to_write = Vec::new();
@@ -154,7 +169,12 @@ pub async fn restore(opts: &RestoreOptions) -> anyhow::Result<RestoreReport> {
     // 3. Databases, then 4. their verification.
     let mut tables = 0;
     let mut rows = 0;
+    let mut already_restored_dbs = 0;
     for (service, url, entry, state) in plan {
+        let Some(state) = state else {
+            already_restored_dbs += 1;
+            continue;
+        };
         match url {
             DbUrl::Sqlite(path) => sqlite(entry, path, &opts.from).await,
             DbUrl::Postgres(u) => postgres(service, entry, u, state, &opts.from).await,
@@ -169,6 +189,7 @@ pub async fn restore(opts: &RestoreOptions) -> anyhow::Result<RestoreReport> {
         rows,
         objects_written: to_write.len(),
         objects_already_there: already,
+        databases_already_there: already_restored_dbs,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -265,6 +286,33 @@ async fn postgres(
     }
     let _ = conn.close().await;
     Ok(())
+}
+
+/// Whether `url` already holds exactly `entry`: the same migrations, and every table with the
+/// manifest's rows.
+async fn already_restored(
+    service: &Service,
+    entry: &ServiceBackup,
+    url: &DbUrl,
+) -> anyhow::Result<bool> {
+    let found = match url {
+        DbUrl::Sqlite(path) => {
+            let mut conn = db::sqlite_open(path, Open::Existing).await?;
+            let found = db::sqlite_migrations(&mut conn).await?;
+            let _ = conn.close().await;
+            found
+        }
+        DbUrl::Postgres(u) => {
+            let mut conn = db::pg_connect(u).await?;
+            let found = db::pg_migrations(&mut conn).await?;
+            let _ = conn.close().await;
+            found
+        }
+    };
+    if found.as_deref() != Some(entry.migrations.as_slice()) {
+        return Ok(false);
+    }
+    Ok(verify(service.name, entry, url).await.is_ok())
 }
 
 /// Counts and checksums every restored table against the manifest.

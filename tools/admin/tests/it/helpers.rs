@@ -93,7 +93,16 @@ impl Place {
     /// Removes every database's contents and every object (the databases themselves stay:
     /// a SQLite file is deleted with its companions, a Postgres schema dropped and made again).
     pub async fn wipe(&self) {
-        for db in &self.dbs {
+        for i in 0..self.dbs.len() {
+            self.wipe_db(i).await;
+        }
+        self.wipe_storage().await;
+    }
+
+    /// Empties one database (0 auth, 1 tickets, 2 attachments).
+    pub async fn wipe_db(&self, i: usize) {
+        {
+            let db = &self.dbs[i];
             match DbUrl::parse(&db.url).unwrap() {
                 DbUrl::Sqlite(path) => {
                     for p in std::iter::once(path.clone())
@@ -117,6 +126,9 @@ impl Place {
                 }
             }
         }
+    }
+
+    pub async fn wipe_storage(&self) {
         match self.storage {
             StorageKind::Local => {
                 let _ = std::fs::remove_dir_all(&self.upload_dir);
@@ -344,6 +356,18 @@ impl Stack {
             email,
             token: body["access_token"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// Opens a ticket as the holder of `token`.
+    pub async fn open_ticket(&self, token: &str, subject: &str) -> Value {
+        self.send(
+            self.http
+                .post(format!("{}/api/tickets", self.tickets))
+                .bearer_auth(token)
+                .json(&json!({"subject": subject, "description": "written after the restore"})),
+            201,
+        )
+        .await
     }
 
     pub async fn login(&self, email: &str) -> String {

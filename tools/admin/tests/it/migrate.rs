@@ -8,6 +8,7 @@ use docket_admin::{
 };
 use docket_testkit::Backend;
 use serde_json::Value;
+use sqlx::Connection as _;
 
 use crate::helpers::{
     Place, Seeded, Stack, StorageKind, assert_same_rows, key_pem, objects, place_rows, row_count,
@@ -263,4 +264,94 @@ async fn an_interrupted_migration_run_again_ends_as_an_uninterrupted_one() {
     );
 }
 
-use sqlx::Connection as _;
+/// The command line, killed (SIGKILL) in the middle of a table and run again: the result is
+/// the uninterrupted run's, row for row and object for object.
+#[tokio::test]
+async fn the_command_killed_mid_copy_and_run_again_completes_without_duplicates() {
+    let sqlite = Place::new(Backend::Sqlite, StorageKind::Local).await;
+    let stack = Stack::start(&sqlite, &key_pem()).await;
+    seed(&stack, &sqlite, 24).await;
+    stack.stop().await;
+
+    let whole = Place::new(Backend::Postgres, StorageKind::S3).await;
+    migrate(&options(&sqlite, &whole, whole.tool_storage().await))
+        .await
+        .unwrap();
+    let whole_rows = place_rows(&whole).await;
+    let events = whole_rows[1]["events"].len() as i64;
+
+    let command = |to: &Place| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_docket-admin"));
+        cmd.arg("migrate-sqlite-to-postgres")
+            .args(["--batch", "1", "--to-bucket", &to.bucket])
+            .arg("--upload-dir")
+            .arg(&sqlite.upload_dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        for (i, service) in ["auth", "tickets", "attachments"].iter().enumerate() {
+            let DbUrl::Sqlite(path) = &sqlite.urls()[i] else {
+                unreachable!()
+            };
+            cmd.arg(format!("--{service}-from"))
+                .arg(format!("sqlite://{}", path.display()));
+            // Targets from the services' variables, as in production.
+            cmd.env(
+                format!("{}_DATABASE_URL", service.to_uppercase()),
+                to.url(i),
+            );
+        }
+        cmd
+    };
+
+    // Kill it once the events table has begun; try a fresh target again if a run was too
+    // quick to be caught (it never has been, at one row per statement).
+    let mut killed_at = None;
+    let mut cut = None;
+    for _ in 0..3 {
+        let target = Place::new(Backend::Postgres, StorageKind::S3).await;
+        let mut child = command(&target).spawn().unwrap();
+        let mut conn = loop {
+            if let Ok(conn) = sqlx::PgConnection::connect(target.url(1)).await {
+                break conn;
+            }
+        };
+        let count = loop {
+            let n: Result<i64, _> = sqlx::query_scalar("SELECT count(*) FROM events")
+                .fetch_one(&mut conn)
+                .await;
+            if let Ok(n) = n
+                && n > 0
+            {
+                break n;
+            }
+            if child.try_wait().unwrap().is_some() {
+                break 0;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        };
+        child.start_kill().unwrap();
+        let status = child.wait().await.unwrap();
+        let after: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        if !status.success() && after < events {
+            killed_at = Some((count, after));
+            cut = Some(target);
+            break;
+        }
+    }
+    let (seen, after) = killed_at.expect("the run was never caught before it finished");
+    let cut = cut.unwrap();
+    assert!(seen > 0 && after < events, "{after} of {events} events");
+
+    let out = command(&cut).output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_same_rows(&place_rows(&cut).await, &whole_rows, "killed and run again");
+    assert_eq!(objects(&cut).await, objects(&whole).await);
+    eprintln!("killed after {after} of {events} events; the second run completed the copy");
+}
