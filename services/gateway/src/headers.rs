@@ -142,3 +142,24 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
         Ok(resp)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CloudFront serves the web app's files from S3 with a response-headers policy of its own
+    /// (`ecs/edge.yaml`, `WebHeadersPolicy`); its Content-Security-Policy must be this one,
+    /// with the attachments bucket the ECS gateway gets as `CSP_CONNECT_SRC`.
+    #[test]
+    fn the_cloudfront_policy_sends_the_gateways_content_security_policy() {
+        let edge = include_str!("../../../ecs/edge.yaml");
+        let line = edge
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("- \"default-src "))
+            .expect("edge.yaml has the web app's Content-Security-Policy");
+        let in_template = line.trim_start_matches("- ").trim_matches('"');
+        let bucket = "https://${Bucket}.s3.${AWS::Region}.amazonaws.com".to_owned();
+        assert_eq!(in_template, app_csp(&[bucket]));
+    }
+}
