@@ -1,4 +1,6 @@
-//! Routes. Everything but sign-in and register needs a session; the users page needs an admin.
+/**
+ * Routes. Everything but sign-in and register needs a session; the users page needs an admin.
+ */
 import { Navigate, Route, Routes } from 'react-router';
 import { AppShell } from './components/AppShell';
 import { RedirectIfSignedIn, RequireAuth, RequireRole } from './components/Guards';

@@ -1,6 +1,8 @@
-//! Hands the API (client + session) to components, and starts the session on load: the
-//! access token is not kept anywhere a reload could find it, so each load asks
-//! /api/auth/refresh (with the HttpOnly cookie) whether the person is still signed in.
+/**
+ * Hands the API (client + session) to components, and starts the session on load: the
+ * access token is not kept anywhere a reload could find it, so each load asks
+ * /api/auth/refresh (with the HttpOnly cookie) whether the person is still signed in.
+ */
 import { useEffect, type ReactNode } from 'react';
 import type { Api } from './client';
 import { ApiContext } from './context';

@@ -1,5 +1,7 @@
-//! The typed API client: openapi-fetch over the generated `paths`, sending every request
-//! through the session so it carries the bearer token and survives an expired one.
+/**
+ * The typed API client: openapi-fetch over the generated `paths`, sending every request
+ * through the session so it carries the bearer token and survives an expired one.
+ */
 import createClient, { type Client } from 'openapi-fetch';
 import type { paths } from './schema';
 import { Session } from './session';

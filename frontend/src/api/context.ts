@@ -1,4 +1,6 @@
-//! The API (client + session) as seen by components; <ApiProvider> puts it in place.
+/**
+ * The API (client + session) as seen by components; <ApiProvider> puts it in place.
+ */
 import { createContext, useContext, useSyncExternalStore } from 'react';
 import type { Api } from './client';
 import type { SessionState } from './session';

@@ -1,6 +1,8 @@
-//! Attachment downloads. The download URL needs the bearer token, so a plain link will not
-//! do: fetch it through the session (which follows a 302 to a presigned S3 URL; the browser
-//! drops the Authorization header on that cross-origin hop), then save the blob.
+/**
+ * Attachment downloads. The download URL needs the bearer token, so a plain link will not
+ * do: fetch it through the session (which follows a 302 to a presigned S3 URL; the browser
+ * drops the Authorization header on that cross-origin hop), then save the blob.
+ */
 import type { Api } from './client';
 import { unwrap } from './client';
 import type { Attachment } from './schema';

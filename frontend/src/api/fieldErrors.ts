@@ -1,6 +1,8 @@
-//! A 422's `errors: [{field, message}]` (ARCHITECTURE.md), matched to the fields of a form so
-//! each message is shown beside its field, tied to it with `aria-describedby` and marked with
-//! `aria-invalid`. Messages for fields the form does not show stay with the form's error.
+/**
+ * A 422's `errors: [{field, message}]` (ARCHITECTURE.md), matched to the fields of a form so
+ * each message is shown beside its field, tied to it with `aria-describedby` and marked with
+ * `aria-invalid`. Messages for fields the form does not show stay with the form's error.
+ */
 import { ApiError } from './problem';
 
 export interface FieldError {

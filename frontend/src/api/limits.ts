@@ -1,7 +1,9 @@
-//! The limits a form shows and checks, read from the generated `requestLimits` (which
-//! `npm run gen:api` derives from the OpenAPI documents). A limit is said once, by the
-//! server's validator: when a document gains or changes one, the form follows; when a
-//! document gives none, the form checks nothing and the server's 422 says what is wrong.
+/**
+ * The limits a form shows and checks, read from the generated `requestLimits` (which
+ * `npm run gen:api` derives from the OpenAPI documents). A limit is said once, by the
+ * server's validator: when a document gains or changes one, the form follows; when a
+ * document gives none, the form checks nothing and the server's 422 says what is wrong.
+ */
 import { requestLimits, type FieldLimits } from './generated/limits';
 
 type Limits = typeof requestLimits;

@@ -1,6 +1,8 @@
-//! Errors from the API as values people can read. Every failing response is turned into an
-//! `ApiError` carrying the status, the problem+json body (when there was one) and the
-//! Retry-After delay, and `describeError` says what went wrong in plain words.
+/**
+ * Errors from the API as values people can read. Every failing response is turned into an
+ * `ApiError` carrying the status, the problem+json body (when there was one) and the
+ * Retry-After delay, and `describeError` says what went wrong in plain words.
+ */
 import type { Problem } from './schema';
 
 export class ApiError extends Error {

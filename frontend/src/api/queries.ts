@@ -1,4 +1,6 @@
-//! TanStack Query hooks over the typed client: one place for query keys and fetching.
+/**
+ * TanStack Query hooks over the typed client: one place for query keys and fetching.
+ */
 import { useInfiniteQuery, useQuery, keepPreviousData } from '@tanstack/react-query';
 import { useApi, useSession } from './context';
 import { unwrap } from './client';

@@ -1,6 +1,8 @@
-//! Names for the generated OpenAPI types, so the rest of the app imports `Ticket` rather than
-//! `components['schemas']['Ticket']`. Nothing here is written by hand beyond these aliases:
-//! every shape comes from src/api/generated, which `npm run gen:api` derives from openapi/*.json.
+/**
+ * Names for the generated OpenAPI types, so the rest of the app imports `Ticket` rather than
+ * `components['schemas']['Ticket']`. Nothing here is written by hand beyond these aliases:
+ * every shape comes from src/api/generated, which `npm run gen:api` derives from openapi/*.json.
+ */
 import type { components as AuthComponents, paths as AuthPaths } from './generated/auth';
 import type { components as TicketComponents, paths as TicketPaths } from './generated/tickets';
 import type {

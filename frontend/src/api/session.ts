@@ -1,8 +1,10 @@
-//! The signed-in session. The access token lives only in this object's memory; the refresh
-//! token lives in the `docket_refresh` HttpOnly cookie, which the browser sends to
-//! /api/auth/refresh. `fetch` adds the bearer token and, on a 401, refreshes once and
-//! retries the request once. Concurrent refreshes share one request, because the refresh
-//! token rotates and a second use of the old one would be rejected.
+/**
+ * The signed-in session. The access token lives only in this object's memory; the refresh
+ * token lives in the `docket_refresh` HttpOnly cookie, which the browser sends to
+ * /api/auth/refresh. `fetch` adds the bearer token and, on a 401, refreshes once and
+ * retries the request once. Concurrent refreshes share one request, because the refresh
+ * token rotates and a second use of the old one would be rejected.
+ */
 import type { AuthResponse, User } from './schema';
 
 export type SessionStatus = 'loading' | 'signed-in' | 'signed-out';

@@ -1,7 +1,9 @@
-//! Attachment uploads with progress. fetch cannot report upload progress, so this uses
-//! XMLHttpRequest: one request per file (so each file has its own bar and its own error),
-//! multipart field `file`, the bearer token from the session, and like every other call a
-//! single refresh-and-retry on 401.
+/**
+ * Attachment uploads with progress. fetch cannot report upload progress, so this uses
+ * XMLHttpRequest: one request per file (so each file has its own bar and its own error),
+ * multipart field `file`, the bearer token from the session, and like every other call a
+ * single refresh-and-retry on 401.
+ */
 import type { paths } from './schema';
 import type { Session } from './session';
 import { apiError, ApiError } from './problem';

@@ -1,9 +1,11 @@
-//! What an upload may be, as the attachments service says it (GET /api/attachments/policy):
-//! the size per file, the files at a time and the allowed types with their extensions. The
-//! service builds that answer from the very settings and type table its upload check uses, so
-//! the file input's `accept`, the hint and the messages here say what the server enforces and
-//! nothing is typed twice. Until the policy has loaded (or if it cannot be), the app checks
-//! nothing itself and the server's 413/415 says what is wrong.
+/**
+ * What an upload may be, as the attachments service says it (GET /api/attachments/policy):
+ * the size per file, the files at a time and the allowed types with their extensions. The
+ * service builds that answer from the very settings and type table its upload check uses, so
+ * the file input's `accept`, the hint and the messages here say what the server enforces and
+ * nothing is typed twice. Until the policy has loaded (or if it cannot be), the app checks
+ * nothing itself and the server's 413/415 says what is wrong.
+ */
 import { describeError, formatBytes, ApiError } from './problem';
 import type { UploadPolicy } from './schema';
 

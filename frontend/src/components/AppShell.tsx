@@ -1,6 +1,8 @@
-//! The page frame: skip link, header with navigation and the account menu, and the main
-//! region. After each in-app navigation focus moves to the new page's heading, so screen
-//! reader and keyboard users start at the top of what changed.
+/**
+ * The page frame: skip link, header with navigation and the account menu, and the main
+ * region. After each in-app navigation focus moves to the new page's heading, so screen
+ * reader and keyboard users start at the top of what changed.
+ */
 import { useEffect, useRef } from 'react';
 import { NavLink, Outlet, useLocation, Link } from 'react-router';
 import { useSession } from '../api/context';

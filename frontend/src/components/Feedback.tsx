@@ -1,4 +1,6 @@
-//! Loading, empty and error states, used the same way on every page.
+/**
+ * Loading, empty and error states, used the same way on every page.
+ */
 import type { ReactNode } from 'react';
 import { ApiError, describeError } from '../api/problem';
 import { fieldErrorsOf, type FormErrors } from '../api/fieldErrors';

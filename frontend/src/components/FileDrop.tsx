@@ -1,8 +1,10 @@
-//! Choosing files: a drop zone that also works as a button (the real file input inside it
-//! keeps keyboard and screen-reader use), and the list of chosen files with a progress bar
-//! per file. What files may be (the input's `accept`, the hint, the reasons a file is refused)
-//! comes from the service's upload policy (`useUploads().policy`); until it is known the
-//! input takes anything and the server says what it refuses.
+/**
+ * Choosing files: a drop zone that also works as a button (the real file input inside it
+ * keeps keyboard and screen-reader use), and the list of chosen files with a progress bar
+ * per file. What files may be (the input's `accept`, the hint, the reasons a file is refused)
+ * comes from the service's upload policy (`useUploads().policy`); until it is known the
+ * input takes anything and the server says what it refuses.
+ */
 import { useId, useState, type DragEvent } from 'react';
 import { formatBytes } from '../api/problem';
 import { acceptAttribute, describeUploadError, policyHint, type UploadPolicy } from '../api/uploadPolicy';

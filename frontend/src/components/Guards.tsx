@@ -1,5 +1,7 @@
-//! Route guards: pages under <RequireAuth> see a signed-in user; the rest wait for the
-//! session check on load, then go to the sign-in page, which returns them afterwards.
+/**
+ * Route guards: pages under <RequireAuth> see a signed-in user; the rest wait for the
+ * session check on load, then go to the sign-in page, which returns them afterwards.
+ */
 import type { ReactNode } from 'react';
 import { Navigate, useLocation } from 'react-router';
 import { useSession } from '../api/context';

@@ -1,5 +1,7 @@
-//! The profile / sign-out menu in the header: a menu button following the WAI-ARIA pattern
-//! (Enter/Space/ArrowDown open it, arrows move, Escape closes and returns focus).
+/**
+ * The profile / sign-out menu in the header: a menu button following the WAI-ARIA pattern
+ * (Enter/Space/ArrowDown open it, arrows move, Escape closes and returns focus).
+ */
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { useSession } from '../api/context';

@@ -1,5 +1,7 @@
-//! The ticket list's filters and the URL's query string, both ways. The URL is the source of
-//! truth: it can be bookmarked, shared and reloaded, and the back button undoes a filter.
+/**
+ * The ticket list's filters and the URL's query string, both ways. The URL is the source of
+ * truth: it can be bookmarked, shared and reloaded, and the back button undoes a filter.
+ */
 import type { Priority, TicketQuery, TicketStatus } from '../api/schema';
 import { PRIORITIES, STATUSES } from './format';
 

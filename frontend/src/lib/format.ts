@@ -1,4 +1,6 @@
-//! Display helpers shared by the pages.
+/**
+ * Display helpers shared by the pages.
+ */
 import type { Priority, TicketStatus, User } from '../api/schema';
 
 export const STATUSES: readonly TicketStatus[] = ['open', 'in_progress', 'waiting', 'resolved', 'closed'];

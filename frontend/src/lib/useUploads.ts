@@ -1,10 +1,12 @@
-//! The state of a batch of uploads: which files are queued, how far each one got, which
-//! failed and why. Files go one at a time (one request each) so every file gets its own
-//! progress bar and its own error, and a burst does not eat the upload rate limit.
-//!
-//! The service's upload policy (GET /api/attachments/policy) is fetched here, as soon as an
-//! upload UI is shown: a file over its size or with an extension no allowed type has is
-//! `refused` on the spot, never sent, and at most `max_files` files wait at once.
+/**
+ * The state of a batch of uploads: which files are queued, how far each one got, which
+ * failed and why. Files go one at a time (one request each) so every file gets its own
+ * progress bar and its own error, and a burst does not eat the upload rate limit.
+ *
+ * The service's upload policy (GET /api/attachments/policy) is fetched here, as soon as an
+ * upload UI is shown: a file over its size or with an extension no allowed type has is
+ * `refused` on the spot, never sent, and at most `max_files` files wait at once.
+ */
 import { useCallback, useLayoutEffect, useRef, useState } from 'react';
 import { useApi } from '../api/context';
 import { useUploadPolicy } from '../api/queries';

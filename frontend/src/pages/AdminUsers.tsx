@@ -1,4 +1,6 @@
-//! Admin: everyone with an account, their role, and whether they may sign in.
+/**
+ * Admin: everyone with an account, their role, and whether they may sign in.
+ */
 import { useId, useState, type FormEvent } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useApi, useCurrentUser } from '../api/context';

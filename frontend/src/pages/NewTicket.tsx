@@ -1,10 +1,12 @@
-//! Opening a ticket, with attachments. The ticket is created first, then each file is
-//! uploaded to it with its own progress bar. If a file fails (too large, wrong type, rate
-//! limited) the ticket still exists: the page says which file failed and why, and offers
-//! to retry or go on to the ticket.
+/**
+ * Opening a ticket, with attachments. The ticket is created first, then each file is
+ * uploaded to it with its own progress bar. If a file fails (too large, wrong type, rate
+ * limited) the ticket still exists: the page says which file failed and why, and offers
+ * to retry or go on to the ticket.
+ */
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useApi } from '../api/context';
 import { unwrap } from '../api/client';
 import { keys } from '../api/queries';
@@ -33,41 +35,51 @@ export function NewTicketPage() {
   const [subject, setSubject] = useState('');
   const [description, setDescription] = useState('');
   const [priority, setPriority] = useState<Priority>('normal');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<Ticket | null>(null);
+  const [uploading, setUploading] = useState(false);
+  const [uploadError, setUploadError] = useState<unknown>(null);
   const [uploadFailed, setUploadFailed] = useState(false);
 
+  /** Uploads the files to `ticket`, then opens it; stays on the page when a file failed. */
   const finishUploads = async (ticket: Ticket) => {
-    const { failed } = await uploads.uploadAll(ticket.id);
-    void queryClient.invalidateQueries({ queryKey: keys.attachments(ticket.id) });
-    if (failed === 0) {
-      if (uploads.items.length > 0) await new Promise((resolve) => setTimeout(resolve, DONE_PAUSE_MS));
-      navigate(`/tickets/${encodeURIComponent(ticket.id)}`, { state: { created: true } });
-    } else {
-      setUploadFailed(true);
-      setBusy(false);
+    setUploading(true);
+    setUploadError(null);
+    try {
+      const { failed } = await uploads.uploadAll(ticket.id);
+      void queryClient.invalidateQueries({ queryKey: keys.attachments(ticket.id) });
+      if (failed === 0) {
+        if (uploads.items.length > 0) await new Promise((resolve) => setTimeout(resolve, DONE_PAUSE_MS));
+        navigate(`/tickets/${encodeURIComponent(ticket.id)}`, { state: { created: true } });
+      } else {
+        setUploadFailed(true);
+        setUploading(false);
+      }
+    } catch (err) {
+      setUploadError(err);
+      setUploading(false);
     }
   };
 
-  const onSubmit = async (event: FormEvent) => {
-    event.preventDefault();
-    if (created) return;
-    setBusy(true);
-    setError(null);
-    try {
-      const ticket = unwrap(
+  const create = useMutation({
+    mutationFn: async () =>
+      unwrap(
         await client.POST('/api/tickets', {
           body: { subject: subject.trim(), description, priority },
         }),
-      );
+      ),
+    onSuccess: (ticket) => {
       setCreated(ticket);
       void queryClient.invalidateQueries({ queryKey: keys.allTickets });
-      await finishUploads(ticket);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+      void finishUploads(ticket);
+    },
+  });
+  const error = create.error ?? uploadError;
+  const busy = create.isPending || uploading;
+
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    if (created) return;
+    create.mutate();
   };
 
   const local = { subject: lengthProblem(subject.trim(), SUBJECT), description: lengthProblem(description, DESCRIPTION) };
@@ -167,7 +179,6 @@ export function NewTicketPage() {
                   className="button"
                   disabled={busy}
                   onClick={() => {
-                    setBusy(true);
                     setUploadFailed(false);
                     void finishUploads(created);
                   }}

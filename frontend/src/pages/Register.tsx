@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import { useMutation } from '@tanstack/react-query';
 import { Link, useNavigate } from 'react-router';
 import { useApi } from '../api/context';
 import { unwrap } from '../api/client';
@@ -19,8 +20,17 @@ export function RegisterPage() {
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const register = useMutation({
+    mutationFn: async () =>
+      unwrap(await client.POST('/api/auth/register', { body: { name: name.trim(), email, password } })),
+    onSuccess: (auth) => {
+      session.signedIn(auth);
+      navigate('/tickets', { replace: true });
+    },
+  });
+  const error = register.error;
+  // Still busy once registered, until the next page replaces this one.
+  const busy = register.isPending || register.isSuccess;
   const passwordProblem = lengthProblem(password, PASSWORD);
   const passwordHint = lengthHint(PASSWORD);
   const form = formErrors(error, 'register', ['name', 'email', 'password'], {
@@ -28,19 +38,10 @@ export function RegisterPage() {
     password: passwordProblem,
   });
 
-  const onSubmit = async (event: FormEvent) => {
+  const onSubmit = (event: FormEvent) => {
     event.preventDefault();
     if (passwordProblem) return;
-    setBusy(true);
-    setError(null);
-    try {
-      const auth = unwrap(await client.POST('/api/auth/register', { body: { name: name.trim(), email, password } }));
-      session.signedIn(auth);
-      navigate('/tickets', { replace: true });
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    register.mutate();
   };
 
   return (

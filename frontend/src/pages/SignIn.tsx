@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import { useMutation } from '@tanstack/react-query';
 import { Link, useLocation, useNavigate, useSearchParams } from 'react-router';
 import { useApi, useSession } from '../api/context';
 import { unwrap } from '../api/client';
@@ -18,8 +19,16 @@ export function SignInPage() {
   const location = useLocation();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const signIn = useMutation({
+    mutationFn: async () => unwrap(await client.POST('/api/auth/login', { body: { email, password } })),
+    onSuccess: (auth) => {
+      session.signedIn(auth);
+      navigate(safeNext(params.get('next')), { replace: true });
+    },
+  });
+  const error = signIn.error;
+  // Still busy once signed in, until the next page replaces this one.
+  const busy = signIn.isPending || signIn.isSuccess;
   const { reason } = useSession();
   const form = formErrors(error, 'signin', ['email', 'password']);
   // A wrong password (401) is about both fields together; a 422 names the one at fault.
@@ -27,18 +36,9 @@ export function SignInPage() {
   const control = (field: string) =>
     bothWrong ? { 'aria-invalid': true as const, 'aria-describedby': 'signin-error' } : form.control(field);
 
-  const onSubmit = async (event: FormEvent) => {
+  const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const auth = unwrap(await client.POST('/api/auth/login', { body: { email, password } }));
-      session.signedIn(auth);
-      navigate(safeNext(params.get('next')), { replace: true });
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    signIn.mutate();
   };
 
   return (

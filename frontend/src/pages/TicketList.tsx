@@ -1,5 +1,7 @@
-//! The ticket list. Filters, search and the page cursor live in the URL (see lib/filters),
-//! so the back button, reloads and shared links all show the same list.
+/**
+ * The ticket list. Filters, search and the page cursor live in the URL (see lib/filters),
+ * so the back button, reloads and shared links all show the same list.
+ */
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate, useSearchParams } from 'react-router';
 import { useCurrentUser } from '../api/context';

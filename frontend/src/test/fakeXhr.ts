@@ -1,4 +1,6 @@
-//! A scriptable XMLHttpRequest: tests drive upload progress and the answer by hand.
+/**
+ * A scriptable XMLHttpRequest: tests drive upload progress and the answer by hand.
+ */
 type Listener = ((event: ProgressEvent) => void) | null;
 
 export class FakeXHR {

@@ -1,5 +1,7 @@
-//! Test helpers: a scripted fetch standing in for the gateway, and a render that wires the
-//! app's providers around a component the way main.tsx does.
+/**
+ * Test helpers: a scripted fetch standing in for the gateway, and a render that wires the
+ * app's providers around a component the way main.tsx does.
+ */
 import type { ReactNode } from 'react';
 import { render } from '@testing-library/react';
 import { MemoryRouter, Route, Routes, useLocation } from 'react-router';
