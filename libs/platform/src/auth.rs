@@ -6,8 +6,9 @@
 //! `exp`/`nbf` are checked with no leeway beyond a configured few seconds, and `iss`/`aud` must
 //! be `docket`. Keys come from the auth service's key set (`/api/auth/jwks.json`), fetched over
 //! HTTP, cached, and fetched again when an unknown `kid` appears (at most every few seconds, so
-//! forged `kid`s cannot hammer the auth service). Handlers take [`BearerAuth`] and never parse
-//! tokens themselves.
+//! forged `kid`s cannot hammer the auth service). Handlers take [`BearerAuth`] (public routes)
+//! or [`CurrentUser`] (internal routes, the token a service forwards) and never parse tokens
+//! themselves.
 //!
 //! A signature check costs more than the rest of a simple request, and a client sends the same
 //! token many times, so tokens that passed are remembered (exact token text → claims) for at
@@ -25,7 +26,7 @@ use jsonwebtoken::{
     Algorithm, DecodingKey, Validation,
     jwk::{Jwk, JwkSet},
 };
-use poem::Request;
+use poem::{FromRequest, Request, RequestBody, http::header};
 use poem_openapi::{Enum, SecurityScheme, auth::Bearer};
 use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
@@ -285,6 +286,30 @@ impl TokenVerifier {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header, or `None`. The scheme matches
+/// whatever its case (RFC 7235: `bearer`, `BEARER` …); an empty token is none.
+pub fn bearer_token(req: &Request) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The caller of an internal route (`/internal/*`, outside the OpenAPI documents): the user
+/// whose bearer token the calling service forwards, verified like any public request, so an
+/// internal answer sees no more than that user could. A missing token is a 401 problem.
+/// Public routes take [`BearerAuth`] instead, which puts the scheme in the document.
+impl<'a> FromRequest<'a> for CurrentUser {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        let token = bearer_token(req)
+            .ok_or_else(|| ApiError::Unauthorized("A bearer token is required.".into()))?;
+        let verifier = req
+            .data::<TokenVerifier>()
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no TokenVerifier in app data")))?;
+        Ok(verifier.current_user(token).await?)
+    }
+}
+
 /// The signed-in caller. Put a `TokenVerifier` in the app's data and take this in handlers.
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "check_bearer")]
@@ -359,6 +384,22 @@ MC4CAQAwBQYDK2VwBCIEIDjQ3nQP112FH54q71h9Mk0W4d8uDczlg6gTWvtk5/KK
             }
         });
         (url, hits)
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_matched_whatever_its_case() {
+        let with = |value: &str| {
+            Request::builder()
+                .header(header::AUTHORIZATION, value)
+                .finish()
+        };
+        for value in ["Bearer abc", "bearer abc", "BEARER abc", "bEaReR  abc "] {
+            assert_eq!(bearer_token(&with(value)), Some("abc"), "{value:?}");
+        }
+        for value in ["Basic abc", "Bearer", "Bearer ", "Bearerabc", "Token abc"] {
+            assert_eq!(bearer_token(&with(value)), None, "{value:?}");
+        }
+        assert_eq!(bearer_token(&Request::builder().finish()), None);
     }
 
     #[tokio::test]
