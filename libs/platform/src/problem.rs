@@ -136,6 +136,17 @@ impl serde::Serialize for ProblemRef<'_> {
     }
 }
 
+/// A problem type of one service's own, beside the shared ones of [`ApiError::kind`]: its
+/// status, its `type` (`/problems/<slug>`) and its title. A service declares each as a
+/// constant (the tickets service's `stale-version`, say) and answers with
+/// [`ApiError::Typed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProblemType {
+    pub status: StatusCode,
+    pub slug: &'static str,
+    pub title: &'static str,
+}
+
 /// The errors a handler may return. `Internal` carries its cause for the log only.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -180,6 +191,9 @@ pub enum ApiError {
     },
     #[error("{0}")]
     GatewayTimeout(String),
+    /// A problem of a type the service declares itself, with this request's detail.
+    #[error("{1}")]
+    Typed(ProblemType, String),
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
 }
@@ -241,6 +255,7 @@ impl ApiError {
                 "gateway-timeout",
                 "Upstream service timed out",
             ),
+            Typed(kind, _) => (kind.status, kind.slug, kind.title),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -432,6 +447,20 @@ mod tests {
 
     fn status(e: sqlx::Error) -> u16 {
         ApiError::from(e).kind().0.as_u16()
+    }
+
+    #[test]
+    fn a_services_own_problem_type_keeps_its_status_type_and_title() {
+        const OWN: ProblemType = ProblemType {
+            status: StatusCode::PRECONDITION_FAILED,
+            slug: "stale-version",
+            title: "Precondition failed",
+        };
+        let problem = ApiError::Typed(OWN, "Version 3 is stale.".into()).to_problem();
+        assert_eq!(problem.status, 412);
+        assert_eq!(problem.kind, "/problems/stale-version");
+        assert_eq!(problem.title, "Precondition failed");
+        assert_eq!(problem.detail, "Version 3 is stale.");
     }
 
     #[test]
