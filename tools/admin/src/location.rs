@@ -248,12 +248,29 @@ impl Location {
     pub async fn fetch(&self, name: &str) -> anyhow::Result<PathBuf> {
         match self {
             Location::Dir(dir) => Ok(dir.join(name)),
-            Location::S3 { .. } => {
+            Location::S3 {
+                client,
+                bucket,
+                prefix,
+                ..
+            } => {
+                // Streamed to the staging folder: a table's COPY text can be large.
                 let path = self.stage(name)?;
-                let bytes = self.get_bytes(name).await?;
-                tokio::fs::write(&path, bytes)
+                let key = Self::key(prefix, name);
+                let out = client
+                    .get_object()
+                    .bucket(bucket)
+                    .key(&key)
+                    .send()
+                    .await
+                    .with_context(|| format!("reading s3://{bucket}/{key}"))?;
+                let mut body = out.body.into_async_read();
+                let mut file = tokio::fs::File::create(&path)
                     .await
                     .with_context(|| format!("writing {}", path.display()))?;
+                tokio::io::copy(&mut body, &mut file)
+                    .await
+                    .with_context(|| format!("reading s3://{bucket}/{key}"))?;
                 Ok(path)
             }
         }

@@ -167,16 +167,23 @@ async fn service_rows(
     }
 
     let source_tables: HashSet<String> = db::sqlite_tables(src).await?.into_iter().collect();
-    for table in &source_tables {
-        if service.sqlite_only.contains(&table.as_str()) {
-            report.left_behind.push((
-                service.name,
-                table.clone(),
-                "SQLite's search-index bookkeeping; Postgres keeps search in tickets.search",
-            ));
-        }
-    }
     let tables = db::pg_tables(tgt).await?;
+    let mut behind: Vec<&String> = source_tables
+        .iter()
+        .filter(|t| !tables.contains(t))
+        .collect();
+    behind.sort();
+    for table in behind {
+        report.left_behind.push((
+            service.name,
+            table.clone(),
+            if service.sqlite_only.contains(&table.as_str()) {
+                "SQLite's search-index bookkeeping; Postgres keeps search in tickets.search"
+            } else {
+                "Postgres has no such table in this build's schema"
+            },
+        ));
+    }
     // Refuse a target that is not (a part of) this source before writing anything.
     let mut plans = Vec::new();
     for table in &tables {
