@@ -60,3 +60,14 @@ ensure_chromium() {
     fi
   fi
 }
+
+# Schemathesis (property-based tests from the OpenAPI documents) in the same .venv, at the
+# pinned version (its checks change between releases).
+SCHEMATHESIS_VERSION=4.32.5
+ensure_schemathesis() {
+  if ! .venv/bin/schemathesis --version 2>/dev/null | grep -qx "schemathesis, version $SCHEMATHESIS_VERSION"; then
+    echo "==> installing schemathesis into .venv (first run only)"
+    [ -x .venv/bin/pip ] || python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+}

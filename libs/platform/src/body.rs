@@ -63,6 +63,49 @@ impl<'a, T: ParseFromJSON> ApiExtractor<'a> for JsonBody<T> {
     }
 }
 
+/// A JSON body the client may leave out (`required: false` in the document): no body at all
+/// (zero bytes) is `None`; anything else, whitespace included, is checked as strictly as
+/// [`JsonBody`], and its error is likewise kept until the handler asks
+/// ([`OptionalJsonBody::into_inner`]).
+pub struct OptionalJsonBody<T>(Result<Option<T>, ApiError>);
+
+impl<T> OptionalJsonBody<T> {
+    /// The parsed body if one was sent, or the 400/415/422 its parsing earned.
+    pub fn into_inner(self) -> ApiResult<Option<T>> {
+        self.0
+    }
+}
+
+impl<'a, T: ParseFromJSON> ApiExtractor<'a> for OptionalJsonBody<T> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        JsonBody::<T>::request_meta().map(|meta| MetaRequest {
+            required: false,
+            ..meta
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let data = <Vec<u8> as poem::FromRequest>::from_request(request, body).await?;
+        if data.is_empty() {
+            return Ok(Self(Ok(None)));
+        }
+        Ok(Self(parse(request.content_type(), &data).map(Some)))
+    }
+}
+
 /// Parses `data` as a `T`: 415 for another content type, 400 for bad JSON, 422 naming every
 /// field that does not match `T`'s schema.
 pub fn parse<T: ParseFromJSON>(content_type: Option<&str>, data: &[u8]) -> ApiResult<T> {

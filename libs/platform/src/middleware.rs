@@ -9,9 +9,19 @@
 //!
 //! [`BodyLimit`] caps request bodies for JSON services. poem has no default limit and its
 //! `SizeLimit` refuses chunked bodies; this one answers 413 from `Content-Length` when it can
-//! and otherwise reads at most the limit.
+//! and otherwise reads at most the limit — always before any handler answers, so no answer
+//! leaves unread bytes on a keep-alive connection. Routes that stream their bodies use
+//! [`CloseIfBodyUnread`] instead.
 
-use std::time::Instant;
+use std::{
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll},
+    time::Instant,
+};
 
 use poem::{
     Body, Endpoint, IntoResponse, Middleware, Request, Response, Result,
@@ -244,19 +254,103 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             .get(poem::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        match declared {
-            Some(len) if len > self.max as u64 => return Err(too_large(self.max)),
-            Some(_) => {}
-            None => {
-                let body = req.take_body();
-                let bytes = body.into_bytes_limit(self.max).await.map_err(|e| match e {
-                    poem::error::ReadBodyError::PayloadTooLarge => too_large(self.max),
-                    other => poem::Error::from(other),
-                })?;
-                req.set_body(Body::from_bytes(bytes));
+        if declared.is_some_and(|len| len > self.max as u64) {
+            return Err(too_large(self.max));
+        }
+        // Read before anything answers: a 401 or 404 given with the body still unread makes
+        // hyper close the connection once it is answered, under a client (the gateway's pool)
+        // that may already be sending the next request on it.
+        let bytes = req
+            .take_body()
+            .into_bytes_limit(self.max)
+            .await
+            .map_err(|e| match e {
+                poem::error::ReadBodyError::PayloadTooLarge => too_large(self.max),
+                other => poem::Error::from(other),
+            })?;
+        req.set_body(Body::from_bytes(bytes));
+        self.inner.call(req).await
+    }
+}
+
+/// For routes that stream their bodies (uploads), which [`BodyLimit`] cannot read first:
+/// answers given before the request's body was read to its end say `Connection: close`.
+/// hyper closes such a connection after the answer either way (the unread bytes would be taken
+/// for the next request); the header tells the client so, and a client's pool (the gateway's)
+/// does not send another request on a connection that is going away.
+#[derive(Debug, Clone, Copy)]
+pub struct CloseIfBodyUnread;
+
+impl<E: Endpoint> Middleware<E> for CloseIfBodyUnread {
+    type Output = CloseIfBodyUnreadEndpoint<E>;
+    fn transform(&self, ep: E) -> Self::Output {
+        CloseIfBodyUnreadEndpoint { inner: ep }
+    }
+}
+
+pub struct CloseIfBodyUnreadEndpoint<E> {
+    inner: E,
+}
+
+/// A body stream that notes when it has been read to its end (or failed).
+struct Observed<S> {
+    inner: S,
+    done: Arc<AtomicBool>,
+}
+
+impl<S: futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Unpin> futures_util::Stream
+    for Observed<S>
+{
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let next = Pin::new(&mut self.inner).poll_next(cx);
+        if matches!(next, Poll::Ready(None | Some(Err(_)))) {
+            self.done.store(true, Ordering::Relaxed);
+        }
+        next
+    }
+}
+
+impl<E: Endpoint> Endpoint for CloseIfBodyUnreadEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        let headers = req.headers();
+        let has_body = headers.contains_key(poem::http::header::TRANSFER_ENCODING)
+            || headers
+                .get(poem::http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim() != "0");
+        if !has_body {
+            return self.inner.call(req).await.map(IntoResponse::into_response);
+        }
+        let done = Arc::new(AtomicBool::new(false));
+        let stream = Observed {
+            inner: Box::pin(req.take_body().into_bytes_stream()),
+            done: done.clone(),
+        };
+        req.set_body(Body::from_bytes_stream(stream));
+        let mark = |resp: &mut Response| {
+            if !done.load(Ordering::Relaxed) {
+                resp.headers_mut().insert(
+                    poem::http::header::CONNECTION,
+                    HeaderValue::from_static("close"),
+                );
+            }
+        };
+        match self.inner.call(req).await {
+            Ok(resp) => {
+                let mut resp = resp.into_response();
+                mark(&mut resp);
+                Ok(resp)
+            }
+            Err(err) => {
+                let mut resp = error_response(err);
+                mark(&mut resp);
+                Ok(resp)
             }
         }
-        self.inner.call(req).await
     }
 }
 
@@ -381,6 +475,10 @@ impl<E: Endpoint> Endpoint for AllowMethodsEndpoint<E> {
 
 impl<E> AllowMethodsEndpoint<E> {
     fn add_allow(&self, path: &str, resp: &mut Response) {
+        // An inner layer knew better (the gateway forwarding a service's own 405).
+        if resp.headers().contains_key(poem::http::header::ALLOW) {
+            return;
+        }
         if let Some(v) = self
             .allow
             .lookup(path)

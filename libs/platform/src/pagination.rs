@@ -7,8 +7,6 @@
 //! else is a 422 naming `cursor`. [`Limit`] and [`Cursor`] are query parameter types whose
 //! schema and check come from the same constants.
 
-use std::borrow::Cow;
-
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef},
     types::{ParseError, ParseFromParameter, ParseResult, Type},
@@ -16,22 +14,42 @@ use poem_openapi::{
 
 use crate::problem::ApiError;
 
+/// poem-openapi's [`Type`] for a parameter type that is its own raw value, documented under
+/// `name` with `schema` (an expression giving a [`MetaSchemaRef`]). Generic parameters go in
+/// brackets after an `@`: `parameter_type!(@[T: Type] Deferred<T>, T::name(), T::schema_ref())`.
+#[macro_export]
+macro_rules! parameter_type {
+    ($(@[$($generics:tt)*])? $ty:ty, $name:expr, $schema:expr) => {
+        impl $(<$($generics)*>)? ::poem_openapi::types::Type for $ty {
+            const IS_REQUIRED: bool = true;
+            type RawValueType = Self;
+            type RawElementValueType = Self;
+
+            fn name() -> ::std::borrow::Cow<'static, str> {
+                ($name).into()
+            }
+
+            fn schema_ref() -> ::poem_openapi::registry::MetaSchemaRef {
+                $schema
+            }
+
+            fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+                Some(self)
+            }
+
+            fn raw_element_iter<'a>(
+                &'a self,
+            ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+                Box::new(self.as_raw_value().into_iter())
+            }
+        }
+    };
+}
+
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
 /// Every cursor, and nothing else.
 pub const CURSOR_PATTERN: &str = "^[0-9]{1,18}\\.[0-9a-f]{32}$";
-
-/// Checks `limit`; out of range is a 422.
-pub fn limit(raw: Option<i64>) -> Result<u32, ApiError> {
-    match raw {
-        None => Ok(DEFAULT_LIMIT),
-        Some(n) if (1..=i64::from(MAX_LIMIT)).contains(&n) => Ok(n as u32),
-        Some(n) => Err(ApiError::field(
-            "limit",
-            format!("must be between 1 and {MAX_LIMIT}, not {n}"),
-        )),
-    }
-}
 
 /// The `limit` query parameter: 1–[`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent
 /// (`Query<Option<Limit>>`, then [`Limit::or_default`]).
@@ -44,35 +62,17 @@ impl Limit {
     }
 }
 
-impl Type for Limit {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "integer(int32)".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            format: Some("int32"),
-            minimum: Some(1.0),
-            maximum: Some(f64::from(MAX_LIMIT)),
-            default: Some(DEFAULT_LIMIT.into()),
-            ..MetaSchema::new("integer")
-        }))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+crate::parameter_type!(
+    Limit,
+    "integer(int32)",
+    MetaSchemaRef::Inline(Box::new(MetaSchema {
+        format: Some("int32"),
+        minimum: Some(1.0),
+        maximum: Some(f64::from(MAX_LIMIT)),
+        default: Some(DEFAULT_LIMIT.into()),
+        ..MetaSchema::new("integer")
+    }))
+);
 
 impl ParseFromParameter for Limit {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
@@ -117,38 +117,16 @@ impl Cursor {
             id: uuid::Uuid::parse_str(id).ok()?.to_string(),
         })
     }
-
-    pub fn parse_opt(raw: Option<&str>) -> Result<Option<Self>, ApiError> {
-        raw.filter(|s| !s.is_empty()).map(Self::decode).transpose()
-    }
 }
 
-impl Type for Cursor {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "string(cursor)".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            pattern: Some(CURSOR_PATTERN.to_owned()),
-            ..MetaSchema::new("string")
-        }))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+crate::parameter_type!(
+    Cursor,
+    "string(cursor)",
+    MetaSchemaRef::Inline(Box::new(MetaSchema {
+        pattern: Some(CURSOR_PATTERN.to_owned()),
+        ..MetaSchema::new("string")
+    }))
+);
 
 impl ParseFromParameter for Cursor {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
@@ -156,9 +134,9 @@ impl ParseFromParameter for Cursor {
     }
 }
 
-/// A query parameter whose parse error waits for the handler, for routes under a resource that
-/// must answer 404 to a caller who may not see it before any validation. Documents `T`'s
-/// schema; [`Deferred::get`] gives the value or the 422 naming the parameter.
+/// A parameter (query or header) whose parse error waits for the handler, for routes under a
+/// resource that must answer 404 to a caller who may not see it before any validation.
+/// Documents `T`'s schema; [`Deferred::get`] gives the value or the 422 naming the parameter.
 #[derive(Debug, Clone)]
 pub struct Deferred<T>(Result<T, String>);
 
@@ -169,29 +147,7 @@ impl<T> Deferred<T> {
     }
 }
 
-impl<T: Type> Type for Deferred<T> {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        T::name()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        T::schema_ref()
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+crate::parameter_type!(@[T: Type] Deferred<T>, T::name(), T::schema_ref());
 
 impl<T: ParseFromParameter> ParseFromParameter for Deferred<T> {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
@@ -247,10 +203,9 @@ mod tests {
 
     #[test]
     fn limits_outside_one_to_a_hundred_are_rejected() {
-        assert_eq!(limit(None).ok(), Some(20));
-        assert_eq!(limit(Some(100)).ok(), Some(100));
-        assert!(limit(Some(0)).is_err());
-        assert!(limit(Some(101)).is_err());
+        assert_eq!(Limit::or_default(None), 20);
+        assert_eq!(Limit::parse_from_parameter("100").ok(), Some(Limit(100)));
+        assert!(Limit::parse_from_parameter("0").is_err());
         assert!(Limit::parse_from_parameter("-9223372036854775808").is_err());
         assert!(Limit::parse_from_parameter("101").is_err());
         assert_eq!(Limit::parse_from_parameter("7").ok(), Some(Limit(7)));

@@ -341,6 +341,29 @@ pub async fn assert_problem(resp: reqwest::Response, status: u16) -> serde_json:
     body
 }
 
+/// The `field` of each entry of a 422's `errors` array, in order.
+pub fn problem_fields(problem: &serde_json::Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors in {problem}"))
+        .iter()
+        .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Sends `req` (a method no route at its path has) and asserts a 405 problem whose `Allow`
+/// header is `allow`.
+pub async fn assert_405_with_allow(req: reqwest::RequestBuilder, allow: &str) {
+    let resp = req.send().await.expect("request sent");
+    let url = resp.url().to_string();
+    assert_eq!(
+        resp.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some(allow),
+        "{url}"
+    );
+    assert_problem(resp, 405).await;
+}
+
 /// A reqwest client that does not follow redirects or keep cookies.
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder()

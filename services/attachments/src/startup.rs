@@ -6,7 +6,7 @@ use docket_platform::{
     auth::TokenVerifier,
     db::{Db, DbCheck, Migrations},
     health::Health,
-    middleware::RequestContext,
+    middleware::{AllowMethods, CloseIfBodyUnread, RequestContext},
     server,
 };
 use poem::{Endpoint, EndpointExt, Route, endpoint::make_sync, web::Json};
@@ -53,7 +53,13 @@ const INSPECTIONS_AT_ONCE: usize = 2;
 
 /// Everything the handlers need, from settings.
 pub async fn state(settings: Settings) -> anyhow::Result<AppState> {
-    let db = Db::connect(settings.database_url.expose(), MIGRATIONS, 10).await?;
+    let db = Db::open_with(
+        settings.database_url.expose(),
+        MIGRATIONS,
+        settings.db.max_connections,
+        settings.db.schema,
+    )
+    .await?;
     tokio::fs::create_dir_all(settings.upload_dir.join("tmp")).await?;
     let storage = storage::from_settings(&settings).await?;
     tracing::info!(storage = storage.kind(), "attachment storage ready");
@@ -67,11 +73,15 @@ pub async fn state(settings: Settings) -> anyhow::Result<AppState> {
 }
 
 /// The route table. No body limit here: the upload route bounds its own body (see
-/// [`crate::api::upload_body`]), and no other route takes a body.
+/// [`crate::api::upload_body`]), and no other route takes a body. An upload refused before
+/// its body is read is answered with `Connection: close`.
 pub fn routes(state: AppState) -> impl Endpoint {
     let api = api::openapi();
     let spec = api.spec();
     let spec_json: serde_json::Value = serde_json::from_str(&spec).unwrap_or_default();
+    let allow = AllowMethods::from_spec(&spec_json)
+        .with("/health", &["get"])
+        .with("/health/*", &["get"]);
     // Swagger UI over this service's own document (the public one, over all three, is the
     // gateway's /docs).
     let docs = api.swagger_ui();
@@ -91,5 +101,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         )
         .data(state)
         .data(verifier)
+        .with(allow)
+        .with(CloseIfBodyUnread)
         .with(RequestContext)
 }

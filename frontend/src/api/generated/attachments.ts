@@ -195,7 +195,7 @@ export type paths = {
             };
             requestBody?: never;
             responses: {
-                /** @description Local storage: the file, streamed, with its stored content type. */
+                /** @description Local storage: the file, streamed, as the type its bytes were found to be when it was uploaded (one of the allowed types). */
                 200: {
                     headers: {
                         /** @description `attachment` with an ASCII `filename` and an RFC 6266 `filename*` keeping the full name. */
@@ -203,7 +203,14 @@ export type paths = {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/octet-stream": string;
+                        "application/msword": string;
+                        "application/pdf": string;
+                        "application/vnd.ms-excel": string;
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": string;
+                        "image/gif": string;
+                        "image/jpeg": string;
+                        "image/png": string;
                     };
                 };
                 /** @description S3: a presigned URL (valid PRESIGN_EXPIRY_SECS, 3600 by default) whose response carries the same Content-Disposition. */
@@ -925,7 +932,7 @@ export type components = {
         AttachmentPage: {
             items: components["schemas"]["Attachment"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * FieldError

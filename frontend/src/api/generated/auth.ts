@@ -419,7 +419,11 @@ export type paths = {
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody?: {
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RefreshRequest"];
+                };
+            };
             responses: {
                 /** @description The refresh token is revoked and the cookie cleared. */
                 204: {
@@ -763,7 +767,11 @@ export type paths = {
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody?: {
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RefreshRequest"];
+                };
+            };
             responses: {
                 /** @description Signed in. */
                 200: {
@@ -1525,6 +1533,10 @@ export type components = {
         /**
          * LoginRequest
          * @description Any strings: a malformed email is the same 401 as a wrong password.
+         * @example {
+         *       "email": "riley@example.com",
+         *       "password": "correct horse battery"
+         *     }
          */
         LoginRequest: {
             email: string;
@@ -1552,8 +1564,21 @@ export type components = {
             type: string;
         };
         /**
+         * RefreshRequest
+         * @description For API clients without cookies: the refresh token in the body (the `docket_refresh`
+         *     cookie wins when both are sent).
+         */
+        RefreshRequest: {
+            refresh_token?: string;
+        };
+        /**
          * RegisterRequest
          * @description Sign-up details.
+         * @example {
+         *       "email": "riley@example.com",
+         *       "name": "Riley Requester",
+         *       "password": "correct horse battery"
+         *     }
          */
         RegisterRequest: {
             /** @description An email address (ASCII, one `@`, a dotted domain); trimmed and lower-cased. */
@@ -1593,6 +1618,9 @@ export type components = {
         /**
          * UserPatch
          * @description What an admin may change about a user.
+         * @example {
+         *       "role": "agent"
+         *     }
          */
         UserPatch: {
             /** @description False deactivates: the user can no longer sign in or refresh. */

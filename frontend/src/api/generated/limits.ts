@@ -60,6 +60,12 @@ export const requestLimits = {
       "required": true
     }
   },
+  "POST /api/auth/logout": {
+    "refresh_token": {}
+  },
+  "POST /api/auth/refresh": {
+    "refresh_token": {}
+  },
   "POST /api/auth/register": {
     "email": {
       "required": true,

@@ -1427,7 +1427,13 @@ export type components = {
             field: string;
             message: string;
         };
-        /** NewComment */
+        /**
+         * NewComment
+         * @example {
+         *       "body": "Thanks: I have ordered a new fuser; it arrives on Thursday.",
+         *       "internal": false
+         *     }
+         */
         NewComment: {
             /** @description 1–20 000 characters, not only spaces. */
             body: string;
@@ -1440,6 +1446,11 @@ export type components = {
         /**
          * NewTicketBody
          * @description What a new ticket needs.
+         * @example {
+         *       "description": "Since this morning; the display shows E-204.",
+         *       "priority": "high",
+         *       "subject": "The printer on floor 3 jams on every page"
+         *     }
          */
         NewTicketBody: {
             /**
@@ -1526,6 +1537,10 @@ export type components = {
          * TicketPatch
          * @description The fields to change; absent fields stay as they are. Requesters may send `subject`,
          *     `description` and `status: "closed"` on their own tickets; agents and admins anything.
+         * @example {
+         *       "status": "in_progress",
+         *       "version": 1
+         *     }
          */
         TicketPatch: {
             /**

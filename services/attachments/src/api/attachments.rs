@@ -12,7 +12,7 @@
 use docket_platform::{
     ApiError, ApiResult,
     auth::{BearerAuth, CurrentUser},
-    pagination::{self, Cursor},
+    pagination::{self, Cursor, Deferred, Limit},
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -43,6 +43,7 @@ enum Tag {
 pub struct AttachmentPage {
     pub items: Vec<Attachment>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -170,13 +171,13 @@ impl AttachmentsApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         /// 1–100, default 20.
-        limit: Query<Option<i64>>,
+        limit: Query<Option<Deferred<Limit>>>,
         /// From the previous page's `next_cursor`.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<Deferred<Cursor>>>,
     ) -> ApiResult<Json<AttachmentPage>> {
         state.tickets.access(id.0, &auth.0.token).await?;
-        let limit = pagination::limit(*limit)?;
-        let after = Cursor::parse_opt(cursor.as_deref())?;
+        let limit = Limit::or_default(Deferred::get(limit.0, "limit")?);
+        let after = Deferred::get(cursor.0, "cursor")?;
         let rows =
             repo::list_ready(&state.db.pool, &id.0.to_string(), limit, after.as_ref()).await?;
         let (rows, next_cursor) = pagination::page(rows, limit, |r| Cursor {

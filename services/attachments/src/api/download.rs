@@ -1,5 +1,6 @@
 //! The download answer: a redirect to a presigned URL (S3) or the bytes streamed (local),
-//! described to OpenAPI by hand because its body's type is the stored file's own.
+//! described to OpenAPI by hand because its body's type is the stored file's own: one of the
+//! allowed types ([`FileKind::ALL`]), each listed as a media type of the 200.
 
 use poem::{Body, IntoResponse, Response, http::StatusCode};
 use poem_openapi::{
@@ -8,6 +9,8 @@ use poem_openapi::{
         MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
     },
 };
+
+use crate::domain::FileKind;
 
 pub enum DownloadResponse {
     Redirect(String),
@@ -34,15 +37,19 @@ impl ApiResponse for DownloadResponse {
         MetaResponses {
             responses: vec![
                 MetaResponse {
-                    description: "Local storage: the file, streamed, with its stored content type.",
+                    description: "Local storage: the file, streamed, as the type its bytes were \
+                                  found to be when it was uploaded (one of the allowed types).",
                     status: Some(200),
                     status_range: None,
-                    content: vec![MetaMediaType {
-                        content_type: "application/octet-stream",
-                        schema: MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format(
-                            "string", "binary",
-                        ))),
-                    }],
+                    content: FileKind::ALL
+                        .into_iter()
+                        .map(|kind| MetaMediaType {
+                            content_type: kind.mime(),
+                            schema: MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format(
+                                "string", "binary",
+                            ))),
+                        })
+                        .collect(),
                     headers: vec![header(
                         "Content-Disposition",
                         "`attachment` with an ASCII `filename` and an RFC 6266 `filename*` keeping the full name.",

@@ -143,9 +143,11 @@ fn schema() -> MetaSchemaRef {
         ),
         ..MetaSchema::new("array")
     };
+    // Only `file` fields (multer's `allowed_fields`): one property, and no room for another.
     MetaSchemaRef::Inline(Box::new(MetaSchema {
         required: vec!["file"],
         properties: vec![("file", MetaSchemaRef::Inline(Box::new(files)))],
+        max_properties: Some(1),
         ..MetaSchema::new("object")
     }))
 }

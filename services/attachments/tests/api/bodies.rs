@@ -10,7 +10,8 @@ use docket_testkit::{Backend, assert_problem, backend_tests};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::helpers::{
-    BOUNDARY, StorageKind, TestApp, User, content_type, file, multipart, png, spawn, spawn_with,
+    BOUNDARY, StorageKind, TestApp, User, content_type, file, multipart, png, raw_upload, spawn,
+    spawn_with,
 };
 
 backend_tests!(
@@ -38,20 +39,11 @@ async fn answer_to(
     framing: Framing,
     body: &[u8],
 ) -> (String, Duration) {
-    let mut stream = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
-        .await
-        .unwrap();
     let length = match framing {
         Framing::Length(n) => format!("Content-Length: {n}"),
         Framing::Chunked(_) => "Transfer-Encoding: chunked".to_owned(),
     };
-    let mut sent = format!(
-        "POST /api/tickets/{ticket}/attachments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
-         Content-Type: {}\r\n{length}\r\n\r\n",
-        user.token,
-        content_type(),
-    )
-    .into_bytes();
+    let (mut stream, mut sent) = raw_upload(app, ticket, &user.token, &length).await;
     match framing {
         Framing::Length(_) => sent.extend_from_slice(body),
         Framing::Chunked(last) => {

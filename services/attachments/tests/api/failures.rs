@@ -10,8 +10,8 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::{
     helpers::{
-        BOUNDARY, StorageKind, content_type, file, part_head, pdf_of, png, s3_with_bucket, spawn,
-        spawn_with,
+        BOUNDARY, StorageKind, content_type, file, part_head, pdf_of, png, raw_upload,
+        s3_with_bucket, spawn, spawn_with,
     },
     matrix_tests,
 };
@@ -90,17 +90,14 @@ async fn a_file_over_the_limit_is_413_before_the_rest_of_the_body_is_sent(b: Bac
     let ticket = app.ticket(&user).await;
     // Announce 400 000 bytes (under the whole-body limit of five files), send only the
     // file limit plus one byte, and wait for the answer.
-    let mut stream = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
-        .await
-        .unwrap();
-    let head = format!(
-        "POST /api/tickets/{ticket}/attachments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
-         Content-Type: {}\r\nContent-Length: {}\r\n\r\n",
-        user.token,
-        content_type(),
-        400_000
-    );
-    let mut sent = head.into_bytes();
+    let (mut stream, head) = raw_upload(
+        &app,
+        &ticket,
+        &user.token,
+        &format!("Content-Length: {}", 400_000),
+    )
+    .await;
+    let mut sent = head;
     sent.extend(part_head(&file("big.pdf", None, &[])));
     sent.extend(pdf_of(100_001));
     stream.write_all(&sent).await.unwrap();
@@ -158,17 +155,14 @@ async fn a_client_that_disconnects_mid_stream_leaves_nothing(b: Backend, s: Stor
     let app = spawn(b, s).await;
     let user = app.requester().await;
     let ticket = app.ticket(&user).await;
-    let mut stream = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
-        .await
-        .unwrap();
-    let head = format!(
-        "POST /api/tickets/{ticket}/attachments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
-         Content-Type: {}\r\nContent-Length: {}\r\n\r\n",
-        user.token,
-        content_type(),
-        5 * 1024 * 1024
-    );
-    let mut sent = head.into_bytes();
+    let (mut stream, head) = raw_upload(
+        &app,
+        &ticket,
+        &user.token,
+        &format!("Content-Length: {}", 5 * 1024 * 1024),
+    )
+    .await;
+    let mut sent = head;
     // A complete first file, then half of a second one.
     sent.extend(part_head(&file("one.png", None, &[])));
     sent.extend(png());

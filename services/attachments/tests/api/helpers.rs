@@ -179,6 +179,26 @@ pub struct Part {
     pub bytes: Vec<u8>,
 }
 
+/// A raw connection to the service and the head of an upload to `ticket` as `token`, framed by
+/// `framing` (`Content-Length: N`, which may announce more than will be sent, or
+/// `Transfer-Encoding: chunked`): for tests of what happens before a body has all arrived.
+pub async fn raw_upload(
+    app: &TestApp,
+    ticket: &str,
+    token: &str,
+    framing: &str,
+) -> (tokio::net::TcpStream, Vec<u8>) {
+    let stream = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /api/tickets/{ticket}/attachments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: {}\r\n{framing}\r\n\r\n",
+        content_type(),
+    );
+    (stream, head.into_bytes())
+}
+
 pub fn file(filename: &str, content_type: Option<&str>, bytes: &[u8]) -> Part {
     Part {
         field: "file".into(),

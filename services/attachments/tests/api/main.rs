@@ -8,6 +8,7 @@ mod helpers;
 
 mod access;
 mod bodies;
+mod contract;
 mod failures;
 mod openapi;
 mod platform;

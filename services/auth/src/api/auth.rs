@@ -4,11 +4,11 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use docket_platform::{
     ApiError, ApiResult,
     auth::{BearerAuth, Role},
-    body::JsonBody,
+    body::{JsonBody, OptionalJsonBody},
     db::{Db, now_ms},
 };
-use poem::{Body, Request, web::Data};
-use poem_openapi::{ApiResponse, Object, OpenApi, Tags, payload::Json};
+use poem::{Request, web::Data};
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags, payload::Json, types::Example};
 use rand::RngCore as _;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -32,6 +32,7 @@ enum Tag {
 
 /// Sign-up details.
 #[derive(Object)]
+#[oai(example)]
 pub struct RegisterRequest {
     /// An email address (ASCII, one `@`, a dotted domain); trimmed and lower-cased.
     #[oai(validator(
@@ -54,13 +55,34 @@ pub struct RegisterRequest {
 
 /// Any strings: a malformed email is the same 401 as a wrong password.
 #[derive(Object)]
+#[oai(example)]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
 }
 
-/// For API clients without cookies: the refresh token in the body.
-#[derive(Object, serde::Deserialize)]
+impl Example for RegisterRequest {
+    fn example() -> Self {
+        Self {
+            email: "riley@example.com".into(),
+            password: "correct horse battery".into(),
+            name: "Riley Requester".into(),
+        }
+    }
+}
+
+impl Example for LoginRequest {
+    fn example() -> Self {
+        Self {
+            email: "riley@example.com".into(),
+            password: "correct horse battery".into(),
+        }
+    }
+}
+
+/// For API clients without cookies: the refresh token in the body (the `docket_refresh`
+/// cookie wins when both are sent).
+#[derive(Object)]
 pub struct RefreshRequest {
     pub refresh_token: Option<String>,
 }
@@ -113,8 +135,12 @@ fn new_refresh_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The refresh token from the cookie, else from a JSON body `{refresh_token}`.
-fn presented_refresh_token(req: &Request, body: &[u8]) -> ApiResult<Option<String>> {
+/// The refresh token from the cookie, else from a JSON body `{refresh_token}`. The body is
+/// looked at only without the cookie, so a browser's stray body never gets in the way.
+fn presented_refresh_token(
+    req: &Request,
+    body: OptionalJsonBody<RefreshRequest>,
+) -> ApiResult<Option<String>> {
     let from_cookie = req
         .headers()
         .get_all("cookie")
@@ -128,12 +154,10 @@ fn presented_refresh_token(req: &Request, body: &[u8]) -> ApiResult<Option<Strin
     if from_cookie.is_some() {
         return Ok(from_cookie);
     }
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let parsed: RefreshRequest = serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadRequest(format!("The request body could not be read: {e}")))?;
-    Ok(parsed.refresh_token.filter(|t| !t.is_empty()))
+    Ok(body
+        .into_inner()?
+        .and_then(|b| b.refresh_token)
+        .filter(|t| !t.is_empty()))
 }
 
 impl AppState {
@@ -264,15 +288,11 @@ impl AuthApi {
         &self,
         state: Data<&AppState>,
         req: &Request,
-        body: Body,
+        body: OptionalJsonBody<RefreshRequest>,
     ) -> ApiResult<Issued> {
-        let bytes = body
-            .into_bytes()
-            .await
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
         let invalid =
             || ApiError::Unauthorized("The refresh token is invalid, expired or revoked.".into());
-        let token = presented_refresh_token(req, &bytes)?.ok_or_else(invalid)?;
+        let token = presented_refresh_token(req, body)?.ok_or_else(invalid)?;
         let row = refresh_tokens::find_by_hash(&state.db.pool, &hash_token(&token))
             .await?
             .ok_or_else(invalid)?;
@@ -309,13 +329,9 @@ impl AuthApi {
         &self,
         state: Data<&AppState>,
         req: &Request,
-        body: Body,
+        body: OptionalJsonBody<RefreshRequest>,
     ) -> ApiResult<LoggedOut> {
-        let bytes = body
-            .into_bytes()
-            .await
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        if let Some(token) = presented_refresh_token(req, &bytes)?
+        if let Some(token) = presented_refresh_token(req, body)?
             && let Some(row) =
                 refresh_tokens::find_by_hash(&state.db.pool, &hash_token(&token)).await?
         {

@@ -12,6 +12,7 @@ use poem_openapi::{
     Object, OpenApi, Tags,
     param::{Path, Query},
     payload::Json,
+    types::Example,
 };
 use uuid::Uuid;
 
@@ -34,10 +35,20 @@ pub struct UserPage {
 
 /// What an admin may change about a user.
 #[derive(Object)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct UserPatch {
     pub role: Option<Role>,
     /// False deactivates: the user can no longer sign in or refresh.
     pub active: Option<bool>,
+}
+
+impl Example for UserPatch {
+    fn example() -> Self {
+        Self {
+            role: Some(Role::Agent),
+            active: None,
+        }
+    }
 }
 
 /// Someone a ticket can be assigned to.

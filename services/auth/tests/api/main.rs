@@ -6,6 +6,7 @@
 mod helpers;
 
 mod admin;
+mod contract;
 mod login;
 mod openapi;
 mod platform;

@@ -10,6 +10,7 @@ use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi, Tags,
     param::{Path, Query},
+    types::Example,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -24,6 +25,7 @@ enum Tag {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct NewComment {
     /// 1–20 000 characters, not only spaces.
     #[oai(validator(min_length = 1, max_length = 20000, pattern = r"\S"))]
@@ -31,6 +33,15 @@ pub struct NewComment {
     /// An internal note, seen by agents and admins only (agents and admins may post one).
     #[oai(default)]
     pub internal: bool,
+}
+
+impl Example for NewComment {
+    fn example() -> Self {
+        Self {
+            body: "Thanks: I have ordered a new fuser; it arrives on Thursday.".into(),
+            internal: false,
+        }
+    }
 }
 
 #[derive(Object, Serialize)]

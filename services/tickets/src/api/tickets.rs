@@ -4,13 +4,14 @@ use docket_platform::{
     ApiError, ApiResult,
     auth::BearerAuth,
     json::SerdeJson,
-    pagination::{Cursor, Limit},
+    pagination::{Cursor, Deferred, Limit},
 };
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi, Tags,
     param::{Header, Path, Query},
-    types::MaybeUndefined,
+    registry::{MetaSchema, MetaSchemaRef},
+    types::{Example, MaybeUndefined, ParseError, ParseFromParameter, ParseResult},
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -32,6 +33,7 @@ enum Tag {
 
 /// What a new ticket needs.
 #[derive(Debug, Object)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct NewTicketBody {
     /// 1–200 characters, not only spaces; trimmed.
     #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
@@ -46,6 +48,7 @@ pub struct NewTicketBody {
 /// The fields to change; absent fields stay as they are. Requesters may send `subject`,
 /// `description` and `status: "closed"` on their own tickets; agents and admins anything.
 #[derive(Debug, Object)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct TicketPatch {
     /// 1–200 characters, not only spaces; trimmed.
     #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
@@ -60,6 +63,29 @@ pub struct TicketPatch {
     pub assignee_id: MaybeUndefined<Uuid>,
     /// The version this change is based on, when `If-Match` is not sent.
     pub version: Option<i64>,
+}
+
+impl Example for NewTicketBody {
+    fn example() -> Self {
+        Self {
+            subject: "The printer on floor 3 jams on every page".into(),
+            description: "Since this morning; the display shows E-204.".into(),
+            priority: Some(Priority::High),
+        }
+    }
+}
+
+impl Example for TicketPatch {
+    fn example() -> Self {
+        Self {
+            subject: None,
+            description: None,
+            status: Some(Status::InProgress),
+            priority: None,
+            assignee_id: MaybeUndefined::Undefined,
+            version: Some(1),
+        }
+    }
 }
 
 #[derive(Object, Serialize)]
@@ -91,14 +117,54 @@ enum VersionFrom {
     Body(i64),
 }
 
-/// `If-Match` (quoted or bare, a weak `W/` prefix tolerated) wins over the body's `version`.
-fn expected_version(if_match: Option<&str>, body: Option<i64>) -> ApiResult<VersionFrom> {
-    if let Some(raw) = if_match {
-        let v = raw.trim();
-        let v = v.strip_prefix("W/").unwrap_or(v).trim_matches('"');
-        return v.parse().map(VersionFrom::IfMatch).map_err(|_| {
-            ApiError::PreconditionFailed(format!("If-Match {raw:?} is not a ticket version."))
-        });
+/// Every `If-Match` this API reads, and nothing else: a version, bare or quoted as an entity
+/// tag, a weak `W/` tolerated. At most 18 digits, so every match is an `i64`.
+pub const IF_MATCH_PATTERN: &str = r#"^(W/)?("[0-9]{1,18}"|[0-9]{1,18})$"#;
+
+/// The `If-Match` header: its schema is [`IF_MATCH_PATTERN`], and the version is read by the
+/// same expression. Used as `Deferred<IfMatch>`, so a malformed one is a 422 only once the
+/// ticket is known to be visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IfMatch(i64);
+
+impl IfMatch {
+    /// [`IF_MATCH_PATTERN`], read by hand (a test holds the two to the same strings).
+    fn parse(raw: &str) -> Option<Self> {
+        let tag = raw.strip_prefix("W/").unwrap_or(raw);
+        let digits = match tag.strip_prefix('"') {
+            Some(quoted) => quoted.strip_suffix('"')?,
+            None => tag,
+        };
+        let well_formed =
+            (1..=18).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+        if !well_formed {
+            return None;
+        }
+        digits.parse().ok().map(Self)
+    }
+}
+
+docket_platform::parameter_type!(
+    IfMatch,
+    "string(if-match)",
+    MetaSchemaRef::Inline(Box::new(MetaSchema {
+        pattern: Some(IF_MATCH_PATTERN.to_owned()),
+        ..MetaSchema::new("string")
+    }))
+);
+
+impl ParseFromParameter for IfMatch {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Self::parse(value).ok_or_else(|| {
+            ParseError::custom("must be a ticket version: digits, bare or quoted (\"3\", W/\"3\")")
+        })
+    }
+}
+
+/// `If-Match` wins over the body's `version`; neither is a 428.
+fn expected_version(if_match: Option<IfMatch>, body: Option<i64>) -> ApiResult<VersionFrom> {
+    if let Some(IfMatch(v)) = if_match {
+        return Ok(VersionFrom::IfMatch(v));
     }
     body.map(VersionFrom::Body).ok_or_else(|| {
         ApiError::PreconditionRequired(
@@ -216,10 +282,11 @@ impl TicketsApi {
         id: Path<Uuid>,
         /// The ticket's current version, quoted or bare.
         #[oai(name = "If-Match")]
-        if_match: Header<Option<String>>,
+        if_match: Header<Option<Deferred<IfMatch>>>,
         body: JsonBody<TicketPatch>,
     ) -> ApiResult<SerdeJson<Ticket>> {
         let (current, access) = visible_ticket(&state, &auth.0, id.0).await?;
+        let if_match = Deferred::get(if_match.0, "If-Match")?;
         let body = body.into_inner()?;
         access.may_patch(&PatchFields {
             subject: body.subject.is_some(),
@@ -249,7 +316,7 @@ impl TicketsApi {
                 MaybeUndefined::Value(id) => Some(Some(id)),
             },
         };
-        let from = expected_version(if_match.0.as_deref(), body.version)?;
+        let from = expected_version(if_match, body.version)?;
         let stale = || match from {
             VersionFrom::IfMatch(v) => ApiError::PreconditionFailed(format!(
                 "The ticket changed: it is no longer at version {v}. Reload and try again."
@@ -306,16 +373,17 @@ mod tests {
 
     #[test]
     fn if_match_is_read_quoted_or_bare_and_wins_over_the_body() {
+        let m = |raw: &str| IfMatch::parse_from_parameter(raw).ok();
         assert_eq!(
-            expected_version(Some("3"), None).ok(),
+            expected_version(m("3"), None).ok(),
             Some(VersionFrom::IfMatch(3))
         );
         assert_eq!(
-            expected_version(Some("\"4\""), Some(9)).ok(),
+            expected_version(m("\"4\""), Some(9)).ok(),
             Some(VersionFrom::IfMatch(4))
         );
         assert_eq!(
-            expected_version(Some("W/\"5\""), None).ok(),
+            expected_version(m("W/\"5\""), None).ok(),
             Some(VersionFrom::IfMatch(5))
         );
         assert_eq!(
@@ -326,9 +394,28 @@ mod tests {
             expected_version(None, None),
             Err(ApiError::PreconditionRequired(_))
         ));
-        assert!(matches!(
-            expected_version(Some("abc"), Some(1)),
-            Err(ApiError::PreconditionFailed(_))
-        ));
+    }
+
+    #[test]
+    fn if_match_accepts_exactly_what_its_pattern_documents() {
+        let re = regex::Regex::new(IF_MATCH_PATTERN).unwrap();
+        for raw in ["1", "\"12\"", "W/\"7\"", "W/7", &"9".repeat(18)] {
+            assert!(re.is_match(raw), "{raw}");
+            assert!(IfMatch::parse_from_parameter(raw).is_ok(), "{raw}");
+        }
+        for raw in [
+            "",
+            "abc",
+            "*",
+            "\"3",
+            "3\"",
+            " 3",
+            "-1",
+            "1.5",
+            &"9".repeat(19),
+        ] {
+            assert!(!re.is_match(raw), "{raw}");
+            assert!(IfMatch::parse_from_parameter(raw).is_err(), "{raw}");
+        }
     }
 }

@@ -1,8 +1,12 @@
 //! The contract as the OpenAPI document states it: wrong JSON types are 422s naming each field
-//! (never coerced), `Allow` on 405, nullable `next_cursor`, malformed path ids are 404.
+//! (never coerced), `Allow` on 405, nullable `next_cursor`, malformed path ids are 404, an
+//! `If-Match` outside its documented pattern is a 422, and the rules no schema can state (an
+//! assignee must be active staff) are 422s naming the field.
 
 use docket_platform::auth::Role;
-use docket_testkit::{Backend, assert_problem, backend_tests};
+use docket_testkit::{
+    Backend, assert_405_with_allow, assert_problem, backend_tests, problem_fields,
+};
 use serde_json::{Value, json};
 
 use crate::helpers::spawn;
@@ -11,16 +15,9 @@ backend_tests!(
     wrong_json_types_are_422s_naming_each_field_on_every_body,
     a_405_lists_the_routes_methods_in_allow,
     a_malformed_path_id_is_a_404_and_an_out_of_range_limit_a_422,
+    a_malformed_if_match_is_a_422_once_the_ticket_is_visible,
+    an_assignee_who_is_not_active_staff_is_a_422_naming_assignee_id,
 );
-
-fn fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no errors in {problem}"))
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_owned())
-        .collect()
-}
 
 async fn wrong_json_types_are_422s_naming_each_field_on_every_body(backend: Backend) {
     let app = spawn(backend).await;
@@ -88,7 +85,11 @@ async fn wrong_json_types_are_422s_naming_each_field_on_every_body(backend: Back
             _ => app.patch(path, &agent, None, &body).await,
         };
         let problem = assert_problem(resp, 422).await;
-        assert_eq!(fields(&problem), want, "{method} {path} {body}: {problem}");
+        assert_eq!(
+            problem_fields(&problem),
+            want,
+            "{method} {path} {body}: {problem}"
+        );
         assert!(
             problem["errors"][0]["message"]
                 .as_str()
@@ -117,19 +118,7 @@ async fn a_405_lists_the_routes_methods_in_allow(backend: Backend) {
         ("/health/live", "GET, HEAD"),
     ];
     for (path, allow) in cases {
-        let resp = app
-            .http
-            .put(app.url(path))
-            .bearer_auth(&agent.token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            resp.headers().get("allow").and_then(|v| v.to_str().ok()),
-            Some(allow),
-            "{path}"
-        );
-        assert_problem(resp, 405).await;
+        assert_405_with_allow(app.http.put(app.url(path)).bearer_auth(&agent.token), allow).await;
     }
 }
 
@@ -145,8 +134,63 @@ async fn a_malformed_path_id_is_a_404_and_an_out_of_range_limit_a_422(backend: B
             422,
         )
         .await;
-        assert_eq!(fields(&problem), ["limit"], "{problem}");
+        assert_eq!(problem_fields(&problem), ["limit"], "{problem}");
     }
     let problem = assert_problem(app.get("/api/tickets?cursor=zzz", &user).await, 422).await;
-    assert_eq!(fields(&problem), ["cursor"], "{problem}");
+    assert_eq!(problem_fields(&problem), ["cursor"], "{problem}");
+}
+
+async fn a_malformed_if_match_is_a_422_once_the_ticket_is_visible(backend: Backend) {
+    let app = spawn(backend).await;
+    let owner = app.requester().await;
+    let stranger = app.requester().await;
+    let t = app.ticket(&owner, "Versioned").await;
+    let path = format!("/api/tickets/{}", t["id"].as_str().unwrap());
+    let change = json!({"subject": "Renamed"});
+    for raw in [
+        "",
+        "abc",
+        "*",
+        "\"1",
+        "1.0",
+        "-1",
+        "{}",
+        "99999999999999999999",
+    ] {
+        let problem = assert_problem(app.patch(&path, &owner, Some(raw), &change).await, 422).await;
+        assert_eq!(problem_fields(&problem), ["If-Match"], "{raw:?}: {problem}");
+        // A ticket the caller may not see is 404 before anything is checked.
+        assert_problem(app.patch(&path, &stranger, Some(raw), &change).await, 404).await;
+    }
+    // Every spelling the pattern allows is read as the version.
+    for (raw, version) in [("1", 1), ("\"2\"", 2), ("W/\"3\"", 3), ("W/4", 4)] {
+        let change = json!({"subject": format!("Renamed {version}")});
+        let resp = app.patch(&path, &owner, Some(raw), &change).await;
+        assert_eq!(resp.status(), 200, "{raw}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["version"], version + 1, "{raw}");
+    }
+    assert_problem(app.patch(&path, &owner, Some("1"), &change).await, 412).await;
+}
+
+async fn an_assignee_who_is_not_active_staff_is_a_422_naming_assignee_id(backend: Backend) {
+    let app = spawn(backend).await;
+    let agent = app.user_with_role(Role::Agent).await;
+    let requester = app.requester().await;
+    let t = app.ticket(&agent, "Who takes it").await;
+    let path = format!("/api/tickets/{}", t["id"].as_str().unwrap());
+    let unknown = uuid::Uuid::new_v4().to_string();
+    for assignee in [unknown.as_str(), requester.id.as_str()] {
+        let problem = assert_problem(
+            app.patch(&path, &agent, Some("1"), &json!({"assignee_id": assignee}))
+                .await,
+            422,
+        )
+        .await;
+        assert_eq!(problem_fields(&problem), ["assignee_id"], "{problem}");
+    }
+    let resp = app
+        .patch(&path, &agent, Some("1"), &json!({"assignee_id": agent.id}))
+        .await;
+    assert_eq!(resp.status(), 200);
 }
