@@ -275,3 +275,77 @@ async fn a_backup_refuses_a_place_that_holds_one() {
         "{err:#}"
     );
 }
+
+/// What storage holds is checked against what the rows name: an object a row names but storage
+/// lacks is listed as missing, an object no row names is left out; and a backup made without
+/// the objects' bytes restores only while storage still holds them.
+#[tokio::test]
+async fn a_backup_lists_missing_objects_leaves_out_orphans_and_can_keep_only_the_list() {
+    let place = Place::new(Backend::Sqlite, StorageKind::S3).await;
+    let stack = Stack::start(&place, &key_pem()).await;
+    let seeded = seed(&stack, &place, 2).await;
+    stack.stop().await;
+    let storage = place.tool_storage().await;
+    let keys = storage.list().await.unwrap();
+    assert_eq!(keys.len(), seeded.attachments.len());
+    storage
+        .put("attachments/orphan.pdf", b"%PDF-1.4 no row".to_vec(), None)
+        .await
+        .unwrap();
+    let docket_admin::objects::Storage::S3 { client, bucket } = &storage else {
+        unreachable!()
+    };
+    client
+        .delete_object()
+        .bucket(bucket)
+        .key(&keys[0])
+        .send()
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("b").to_str().unwrap().to_owned();
+    let report = backup(&BackupOptions {
+        databases: place.urls(),
+        storage: place.tool_storage().await,
+        to: Location::open(&spec, Sse::Aes256).await.unwrap(),
+        copy_objects: false,
+    })
+    .await
+    .unwrap();
+    let listed = &report.manifest.objects;
+    assert_eq!(listed.missing, vec![keys[0].clone()]);
+    assert_eq!(listed.objects.len(), keys.len() - 1);
+    assert_eq!(report.orphans_skipped, 1);
+    assert!(!listed.copied);
+    assert!(!dir.path().join("b/objects").exists(), "bytes were copied");
+
+    // Databases lost, bucket kept: the listed objects are found in place.
+    for i in 0..3 {
+        place.wipe_db(i).await;
+    }
+    let opts = || async {
+        RestoreOptions {
+            databases: place.urls(),
+            storage: place.tool_storage().await,
+            from: Location::open(&spec, Sse::Aes256).await.unwrap(),
+        }
+    };
+    let restored = restore(&opts().await).await.unwrap();
+    assert_eq!(restored.objects_already_there, keys.len() - 1);
+    assert_eq!(restored.objects_written, 0);
+
+    // Bucket lost too: nothing to restore the bytes from, refused before any write.
+    place.wipe().await;
+    let err = restore(&opts().await).await.unwrap_err();
+    assert!(
+        format!("{err:#}").contains("does not hold its bytes"),
+        "{err:#}"
+    );
+    for db in place.urls() {
+        let docket_admin::db::DbUrl::Sqlite(path) = db else {
+            unreachable!()
+        };
+        assert!(!path.exists());
+    }
+}
