@@ -428,7 +428,7 @@ pub async fn check_empty(service: &Service, url: &DbUrl) -> anyhow::Result<Empty
             let tables = sqlite_tables(&mut conn).await?;
             let mut counts = Vec::new();
             for t in &tables {
-                if !service.seeded_sqlite(t) {
+                if !service.ignored_when_empty(t) {
                     counts.push((t.clone(), sqlite_count(&mut conn, t).await?));
                 }
             }
@@ -441,7 +441,9 @@ pub async fn check_empty(service: &Service, url: &DbUrl) -> anyhow::Result<Empty
             let tables = pg_tables(&mut conn).await?;
             let mut counts = Vec::new();
             for t in &tables {
-                counts.push((t.clone(), pg_count(&mut conn, t).await?));
+                if !service.ignored_when_empty(t) {
+                    counts.push((t.clone(), pg_count(&mut conn, t).await?));
+                }
             }
             let _ = conn.close().await;
             (found, tables, counts)

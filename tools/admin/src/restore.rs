@@ -255,6 +255,12 @@ async fn postgres(
             .context("applying this build's migrations")?;
     }
     let mut tx = conn.begin().await?;
+    for table in service.transient {
+        if entry.tables.iter().any(|t| t.name == *table) {
+            tx.execute(format!("DELETE FROM {}", ident(table)).as_str())
+                .await?;
+        }
+    }
     for table in &entry.tables {
         let name = table
             .file

@@ -40,6 +40,9 @@ pub struct Service {
     /// database still counts as empty), and tables that exist on SQLite only because they
     /// serve its search index: neither is data that moves to Postgres.
     pub sqlite_only: &'static [&'static str],
+    /// Tables of short-lived coordination rows (a sweep's lease), which a service writes as
+    /// soon as it starts: they do not make a database non-empty, and a restore replaces them.
+    pub transient: &'static [&'static str],
 }
 
 /// Every service that owns a database, parents first (tickets names users, attachments names
@@ -50,6 +53,7 @@ pub const SERVICES: [Service; 3] = [
         sqlite: &AUTH_SQLITE,
         postgres: &AUTH_POSTGRES,
         sqlite_only: &[],
+        transient: &[],
     },
     Service {
         name: "tickets",
@@ -59,12 +63,14 @@ pub const SERVICES: [Service; 3] = [
         // search_origin: which database the index file was built from; ticket_seq_floor: the
         // highest `seq` a deleted ticket had. Postgres keeps its search words in `tickets`.
         sqlite_only: &["search_queue", "search_origin", "ticket_seq_floor"],
+        transient: &[],
     },
     Service {
         name: "attachments",
         sqlite: &ATTACHMENTS_SQLITE,
         postgres: &ATTACHMENTS_POSTGRES,
         sqlite_only: &[],
+        transient: &["leases"],
     },
 ];
 
@@ -88,9 +94,11 @@ impl Service {
             .collect()
     }
 
-    /// SQLite tables that migrations seed with bookkeeping rows (see [`Service::sqlite_only`]).
-    pub fn seeded_sqlite(&self, table: &str) -> bool {
-        matches!(table, "search_origin" | "ticket_seq_floor")
+    /// Whether rows in `table` leave a database empty for a restore: SQLite tables the
+    /// migrations seed with bookkeeping (see [`Service::sqlite_only`]), and
+    /// [`Service::transient`] ones.
+    pub fn ignored_when_empty(&self, table: &str) -> bool {
+        matches!(table, "search_origin" | "ticket_seq_floor") || self.transient.contains(&table)
     }
 }
 

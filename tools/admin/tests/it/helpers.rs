@@ -607,3 +607,11 @@ pub fn assert_same_rows(
         }
     }
 }
+
+/// Runs one statement on a database of a place (Any driver, either backend).
+pub async fn execute(url: &str, sql: &str) {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    sqlx::query(sql).execute(&mut conn).await.unwrap();
+    let _ = conn.close().await;
+}
