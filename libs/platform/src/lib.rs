@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod health;
 pub mod json;
+pub mod metrics;
 pub mod middleware;
 pub mod pagination;
 pub mod problem;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use docket_platform::{
     db::{Db, DbCheck, Migrations},
     health::Health,
+    metrics::Metrics,
     middleware::{AllowMethods, BodyLimit, RequestContext},
     server,
 };
@@ -85,6 +86,8 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .disk_path(state.settings.data_dir.clone());
     let verifier = state.keys.verifier(state.settings.jwt_leeway_secs);
     let max_json = state.settings.common.max_json_bytes;
+    // GET /metrics on this service's own port (the gateway never forwards it).
+    let metrics = Metrics::new("auth").with_db(&state.db);
     Route::new()
         .nest("/", api)
         .nest("/docs", docs)
@@ -94,9 +97,11 @@ pub fn routes(state: AppState) -> impl Endpoint {
             "/openapi/auth.json",
             make_sync(move |_| Json(spec_json.clone())),
         )
+        .at("/metrics", metrics.endpoint())
         .data(state)
         .data(verifier)
         .with(BodyLimit { max: max_json })
         .with(allow)
         .with(RequestContext)
+        .with(metrics.layer())
 }

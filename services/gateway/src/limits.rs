@@ -17,6 +17,7 @@
 //! limiting off: a load test raises the rates instead.
 
 use crate::ratelimit::{Decision, Limiter, Mode, Rate, RedisDown, client_key};
+use docket_platform::metrics::{IntCounterVec, Metrics};
 use docket_platform::{
     ApiError,
     config::{ConfigError, Source},
@@ -90,6 +91,18 @@ pub struct Limited<E> {
     pub limiter: Limiter,
     pub settings: LimitSettings,
     pub trusted_proxy_hops: usize,
+    /// `docket_ratelimit_decisions_total{class, decision}` (see [`decision_counter`]).
+    pub decisions: IntCounterVec,
+}
+
+/// The counter of rate-limit decisions on `/metrics`: one per class a request was checked
+/// against (`api`, `auth`, `upload`), `allowed` or `limited`.
+pub fn decision_counter(metrics: &Metrics) -> IntCounterVec {
+    metrics.counter_vec(
+        "ratelimit_decisions_total",
+        "Rate-limit decisions by class (api, auth, upload) and outcome (allowed, limited)",
+        &["class", "decision"],
+    )
 }
 
 fn unavailable() -> ApiError {
@@ -139,6 +152,14 @@ impl<E: Endpoint> Endpoint for Limited<E> {
                     .await
                     .map_err(|_| unavailable())?,
             );
+        }
+        let checked = ["api"]
+            .into_iter()
+            .chain(auth.then_some("auth"))
+            .chain(upload.then_some("upload"));
+        for (class, d) in checked.zip(&decisions) {
+            let outcome = if d.allowed { "allowed" } else { "limited" };
+            self.decisions.with_label_values(&[class, outcome]).inc();
         }
         if let Some(denied) = decisions
             .iter()

@@ -2,20 +2,6 @@
 
 use std::sync::Arc;
 
-use docket_platform::{
-    ApiError,
-    health::Health,
-    middleware::{AllowMethods, RequestContext},
-    server,
-};
-use poem::{
-    Endpoint, EndpointExt, Request, Response, Route,
-    endpoint::{StaticFilesEndpoint, make_sync},
-    get, handler,
-    web::{Html, Json},
-};
-use tokio::net::TcpListener;
-
 use crate::{
     Settings, docs,
     headers::SecurityHeaders,
@@ -24,19 +10,36 @@ use crate::{
     proxy::{Proxy, Upstream},
     ratelimit::{Limiter, LimiterCheck},
 };
+use docket_platform::{
+    ApiError,
+    config::CommonSettings,
+    health::Health,
+    metrics::Metrics,
+    middleware::{AllowMethods, RequestContext},
+    server,
+};
+use poem::{
+    Endpoint, EndpointExt, Request, Response, Route,
+    endpoint::{BoxEndpoint, StaticFilesEndpoint, make_sync},
+    get, handler,
+    web::{Html, Json},
+};
 
-pub struct Application {
-    listener: TcpListener,
-    port: u16,
+/// The gateway, bound and ready to run: the platform's `Application`, as every service is.
+pub type Application = server::Application<Gateway>;
+
+/// What the gateway runs on: its settings, the rate limiter and the forwarder.
+pub struct Gateway {
     settings: Settings,
     limiter: Limiter,
     proxy: Proxy,
 }
 
-impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let listener = server::bind(&settings.common.host, settings.common.port).await?;
-        let port = listener.local_addr()?.port();
+impl server::Service for Gateway {
+    const NAME: &'static str = "gateway";
+    type Settings = Settings;
+
+    async fn build(settings: Settings) -> anyhow::Result<Self> {
         let l = &settings.limits;
         let limiter = Limiter::new(
             l.redis_url.as_deref(),
@@ -46,35 +49,21 @@ impl Application {
         )?;
         let proxy = Proxy::new(settings.clone())?;
         Ok(Self {
-            listener,
-            port,
             settings,
             limiter,
             proxy,
         })
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
+    fn common(&self) -> &CommonSettings {
+        &self.settings.common
     }
 
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.run_until(server::shutdown_signal()).await
-    }
-
-    pub async fn run_until(
-        self,
-        signal: impl std::future::Future<Output = ()> + Send,
-    ) -> anyhow::Result<()> {
-        let drain = self.settings.common.shutdown_drain;
-        tracing::info!(port = self.port, web_dir = %self.settings.web_dir.display(), "gateway listening");
-        server::serve(
-            self.listener,
-            routes(self.settings, self.limiter, self.proxy),
-            signal,
-            drain,
-        )
-        .await
+    fn routes(self) -> BoxEndpoint<'static, Response> {
+        tracing::info!(web_dir = %self.settings.web_dir.display(), "gateway serving the web app from");
+        routes(self.settings, self.limiter, self.proxy)
+            .map_to_response()
+            .boxed()
     }
 }
 
@@ -144,6 +133,8 @@ pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoi
         .unwrap_or_default();
     let own_health = Arc::new(Health::new("gateway").with_check(LimiterCheck(limiter.clone())));
     let system_health = Arc::new(SystemHealth::new(&settings, http, own_health));
+    let metrics = Metrics::new("gateway");
+    let decisions = crate::limits::decision_counter(&metrics);
     // `/health` and `/health/gateway` count against the caller's API budget like `/api/*`.
     let limited_health = |system: bool| Limited {
         inner: get(HealthEndpoint {
@@ -153,6 +144,7 @@ pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoi
         limiter: limiter.clone(),
         settings: settings.limits.clone(),
         trusted_proxy_hops: settings.trusted_proxy_hops,
+        decisions: decisions.clone(),
     };
     let health = limited_health(true);
     let gateway_health = limited_health(false);
@@ -161,6 +153,7 @@ pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoi
         limiter,
         settings: settings.limits.clone(),
         trusted_proxy_hops: settings.trusted_proxy_hops,
+        decisions,
     };
     let mut app = Route::new()
         .nest_no_strip("/api", limited)
@@ -175,7 +168,8 @@ pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoi
         .at(
             "/health/ready",
             make_sync(|_| Json(serde_json::json!({ "status": "ready" }))),
-        );
+        )
+        .at("/metrics", get(PrivateMetrics(metrics.clone())));
     app = if settings.web_dir.join("index.html").is_file() {
         app.nest(
             "/",
@@ -206,4 +200,20 @@ pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoi
         .with(allow)
         .with(security)
         .with(RequestContext)
+        .with(metrics.layer())
+}
+
+/// `GET /metrics` for a scraper that reaches the task directly. The gateway's port is the
+/// public entry behind the load balancer, which adds `X-Forwarded-For` to everything it
+/// forwards: a request carrying one came from outside and gets the unknown-route 404.
+struct PrivateMetrics(Metrics);
+
+impl Endpoint for PrivateMetrics {
+    type Output = Response;
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        if req.headers().contains_key("x-forwarded-for") {
+            return Err(poem::error::NotFoundError.into());
+        }
+        Ok(self.0.response())
+    }
 }

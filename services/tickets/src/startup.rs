@@ -7,6 +7,7 @@ use docket_platform::{
     client::ServiceClient,
     db::{Db, DbCheck, Migrations},
     health::Health,
+    metrics::Metrics,
     middleware::{AllowMethods, BodyLimit, RequestContext},
     server,
 };
@@ -110,6 +111,8 @@ pub fn routes(state: AppState) -> impl Endpoint {
     }
     let verifier = TokenVerifier::remote(&state.settings.auth_url, state.settings.jwt_leeway_secs);
     let max_json = state.settings.common.max_json_bytes;
+    // GET /metrics on this service's own port (the gateway never forwards it).
+    let metrics = Metrics::new("tickets").with_db(&state.db);
     Route::new()
         .nest("/", api)
         .nest("/docs", docs)
@@ -119,9 +122,11 @@ pub fn routes(state: AppState) -> impl Endpoint {
             "/openapi/tickets.json",
             make_sync(move |_| Json(spec_json.clone())),
         )
+        .at("/metrics", metrics.endpoint())
         .data(state)
         .data(verifier)
         .with(BodyLimit { max: max_json })
         .with(allow)
         .with(RequestContext)
+        .with(metrics.layer())
 }

@@ -76,6 +76,12 @@ impl DirectPool {
         }
     }
 
+    /// (in use, idle) connections, for metrics.
+    pub(super) fn counts(&self, max: usize) -> (usize, usize) {
+        let idle = self.idle.lock().map_or(0, |idle| idle.len());
+        (max.saturating_sub(self.permits.available_permits()), idle)
+    }
+
     pub(super) async fn lease(&self) -> Result<Lease<'_>, sqlx::Error> {
         let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, self.permits.acquire())
             .await

@@ -54,6 +54,21 @@ pub struct Db {
     direct: Arc<DirectPool>,
     /// SQLite's one writer (see [`write`]).
     writer: Option<SqliteWriter>,
+    /// The bound of each of the two pools.
+    max_connections: u32,
+}
+
+/// What the two pools hold at one moment (`/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolCounts {
+    /// Each pool's bound (`DB_MAX_CONNECTIONS`).
+    pub max: u32,
+    /// The sqlx pool, for transactions: connections open, and of those idle.
+    pub transactions_open: u32,
+    pub transactions_idle: u32,
+    /// Single statements ([`direct`]): connections in use, and idle ones kept open.
+    pub statements_in_use: u32,
+    pub statements_idle: u32,
 }
 
 /// SQLite: other database files every reading connection attaches, as (schema name, path).
@@ -311,6 +326,7 @@ impl Db {
             backend,
             direct: Arc::new(DirectPool::new(options, backend, max_connections, attached)),
             writer,
+            max_connections,
         })
     }
 
@@ -364,6 +380,18 @@ impl Db {
             Some(writer) => WriteTx::sqlite(writer.clone()),
             None => WriteTx::postgres(self.pool.begin().await?),
         })
+    }
+
+    /// The pools' connections now.
+    pub fn pool_counts(&self) -> PoolCounts {
+        let (in_use, idle) = self.direct.counts(self.max_connections as usize);
+        PoolCounts {
+            max: self.max_connections,
+            transactions_open: self.pool.size(),
+            transactions_idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            statements_in_use: u32::try_from(in_use).unwrap_or(u32::MAX),
+            statements_idle: u32::try_from(idle).unwrap_or(u32::MAX),
+        }
     }
 
     /// True when a unique constraint rejected a write.

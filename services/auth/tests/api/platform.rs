@@ -10,6 +10,7 @@ backend_tests!(
     the_request_id_is_echoed_or_generated,
     health_reports_each_check,
     migrate_makes_the_schema_once_and_a_service_that_may_not_migrate_refuses_an_old_one,
+    metrics_parse_as_prometheus_text_and_count_each_request,
 );
 
 async fn unknown_routes_wrong_methods_and_huge_bodies_are_problems(backend: Backend) {
@@ -198,4 +199,61 @@ async fn migrate_makes_the_schema_once_and_a_service_that_may_not_migrate_refuse
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
+}
+
+/// `GET /metrics` is Prometheus text, and the request counter and latency histogram of a route
+/// and status move by one with each request; the database pools are reported.
+async fn metrics_parse_as_prometheus_text_and_count_each_request(backend: Backend) {
+    let app = spawn(backend).await;
+    let sample = |samples: &[(String, f64)], name: &str, needles: &[&str]| {
+        samples
+            .iter()
+            .find(|(s, _)| s.starts_with(name) && needles.iter().all(|n| s.contains(n)))
+            .map_or(0.0, |(_, v)| *v)
+    };
+    let scrape = || async {
+        let resp = app.http.get(app.url("/metrics")).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let kind = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(kind.starts_with("text/plain"), "{kind}");
+        docket_platform::metrics::parse_text(&resp.text().await.unwrap()).unwrap()
+    };
+    let login = [
+        r#"route="/api/auth/login""#,
+        r#"status="401""#,
+        r#"method="POST""#,
+    ];
+    let before = scrape().await;
+    for _ in 0..3 {
+        let resp = app
+            .post_json(
+                "/api/auth/login",
+                &serde_json::json!({"email": "nobody@example.com", "password": "wrong password"}),
+            )
+            .await;
+        assert_eq!(resp.status(), 401);
+    }
+    let after = scrape().await;
+    for name in [
+        "docket_http_requests_total{",
+        "docket_http_request_duration_seconds_count{",
+    ] {
+        assert_eq!(
+            sample(&after, name, &login) - sample(&before, name, &login),
+            3.0,
+            "{name}"
+        );
+    }
+    assert!(
+        sample(
+            &after,
+            "docket_http_request_duration_seconds_bucket{",
+            &[login[0], login[1], r#"le="+Inf""#]
+        ) >= 3.0,
+        "the +Inf bucket holds every request"
+    );
+    assert!(sample(&after, "docket_db_connections_max{", &[r#"service="auth""#]) >= 1.0);
+    assert!(after.iter().any(
+        |(s, _)| s.starts_with("docket_db_connections{") && s.contains(r#"pool="statements""#)
+    ));
 }

@@ -406,3 +406,68 @@ async fn successful_logins_give_their_reservation_back() {
         );
     }
 }
+
+/// The gateway's `/metrics` is Prometheus text for a caller that reaches it directly, and its
+/// rate-limit decisions move with each request; through the load balancer (which adds
+/// `X-Forwarded-For`) it is the unknown-route 404, and no public path leads to a service's.
+#[tokio::test]
+async fn metrics_count_rate_limit_decisions_and_are_not_served_to_the_public() {
+    let gw = crate::helpers::spawn_gateway(&[("RATE_LIMIT_API", "3/60")]).await;
+    let scrape = || async {
+        let resp = gw.http.get(gw.url("/metrics")).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        docket_platform::metrics::parse_text(&resp.text().await.unwrap()).unwrap()
+    };
+    let value = |samples: &[(String, f64)], needles: &[&str]| {
+        samples
+            .iter()
+            .find(|(s, _)| needles.iter().all(|n| s.contains(n)))
+            .map_or(0.0, |(_, v)| *v)
+    };
+    let allowed = [
+        "docket_ratelimit_decisions_total{",
+        r#"class="api""#,
+        r#"decision="allowed""#,
+    ];
+    let limited = [
+        "docket_ratelimit_decisions_total{",
+        r#"class="api""#,
+        r#"decision="limited""#,
+    ];
+    let before = scrape().await;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let resp = gw
+            .http
+            .get(gw.url("/api/tickets/echo"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(resp.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+    let after = scrape().await;
+    assert_eq!(value(&after, &allowed) - value(&before, &allowed), 3.0);
+    assert_eq!(value(&after, &limited) - value(&before, &limited), 2.0);
+    assert!(value(&after, &["docket_http_requests_total{", r#"status="429""#]) >= 2.0);
+
+    // As the ALB forwards it: refused like a route that does not exist.
+    let proxied = gw
+        .http
+        .get(gw.url("/metrics"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(proxied, 404).await;
+    // The public paths to a service (its /metrics is not under /api).
+    for path in ["/api/auth/metrics", "/api/tickets/metrics", "/api/metrics"] {
+        let resp = gw.http.get(gw.url(path)).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap();
+        assert!(
+            !body.contains("docket_http_requests_total"),
+            "{path} answered {status} with metrics"
+        );
+    }
+}
