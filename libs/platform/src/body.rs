@@ -7,7 +7,7 @@
 //! field that fails is named in the 422's `errors`. What the document says is then exactly what
 //! is enforced, in one place for every service.
 //!
-//! The parse error is kept until the handler asks for the value ([`JsonBody::into_inner`]), so
+//! The parse error is kept until the handler asks for the value (`into_inner`), so
 //! a handler can first decide whether the caller may see the resource at all: a body error must
 //! not tell a caller that a ticket they may not see exists (400/422 instead of 404).
 
@@ -22,16 +22,31 @@ use serde_json::Value;
 
 use crate::problem::{ApiError, ApiResult, FieldError};
 
-pub struct JsonBody<T>(Result<T, ApiError>);
+/// A JSON body, required (`OPTIONAL = false`, [`JsonBody`]) or one the client may leave out
+/// ([`OptionalJsonBody`], `required: false` in the document): for the latter, no body at all
+/// (zero bytes) is `None`; anything else, whitespace included, is checked as strictly.
+pub struct JsonBodyOf<T, const OPTIONAL: bool>(Result<Option<T>, ApiError>);
 
-impl<T> JsonBody<T> {
+pub type JsonBody<T> = JsonBodyOf<T, false>;
+pub type OptionalJsonBody<T> = JsonBodyOf<T, true>;
+
+impl<T> JsonBodyOf<T, false> {
     /// The parsed body, or the 400/415/422 its parsing earned.
     pub fn into_inner(self) -> ApiResult<T> {
+        // An empty body is not JSON, so `parse` has already made it a 400.
+        self.0?
+            .ok_or_else(|| ApiError::BadRequest("The request needs a JSON body.".into()))
+    }
+}
+
+impl<T> JsonBodyOf<T, true> {
+    /// The parsed body if one was sent, or the 400/415/422 its parsing earned.
+    pub fn into_inner(self) -> ApiResult<Option<T>> {
         self.0
     }
 }
 
-impl<'a, T: ParseFromJSON> ApiExtractor<'a> for JsonBody<T> {
+impl<'a, T: ParseFromJSON, const OPTIONAL: bool> ApiExtractor<'a> for JsonBodyOf<T, OPTIONAL> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
 
     type ParamType = ();
@@ -48,7 +63,7 @@ impl<'a, T: ParseFromJSON> ApiExtractor<'a> for JsonBody<T> {
                 content_type: <Json<T>>::CONTENT_TYPE,
                 schema: T::schema_ref(),
             }],
-            required: true,
+            required: !OPTIONAL,
         })
     }
 
@@ -59,47 +74,7 @@ impl<'a, T: ParseFromJSON> ApiExtractor<'a> for JsonBody<T> {
     ) -> poem::Result<Self> {
         // Reading can fail only for transport reasons or the size limit: those stay immediate.
         let data = <Vec<u8> as poem::FromRequest>::from_request(request, body).await?;
-        Ok(Self(parse(request.content_type(), &data)))
-    }
-}
-
-/// A JSON body the client may leave out (`required: false` in the document): no body at all
-/// (zero bytes) is `None`; anything else, whitespace included, is checked as strictly as
-/// [`JsonBody`], and its error is likewise kept until the handler asks
-/// ([`OptionalJsonBody::into_inner`]).
-pub struct OptionalJsonBody<T>(Result<Option<T>, ApiError>);
-
-impl<T> OptionalJsonBody<T> {
-    /// The parsed body if one was sent, or the 400/415/422 its parsing earned.
-    pub fn into_inner(self) -> ApiResult<Option<T>> {
-        self.0
-    }
-}
-
-impl<'a, T: ParseFromJSON> ApiExtractor<'a> for OptionalJsonBody<T> {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
-
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
-
-    fn request_meta() -> Option<MetaRequest> {
-        JsonBody::<T>::request_meta().map(|meta| MetaRequest {
-            required: false,
-            ..meta
-        })
-    }
-
-    async fn from_request(
-        request: &'a Request,
-        body: &mut RequestBody,
-        _param_opts: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        let data = <Vec<u8> as poem::FromRequest>::from_request(request, body).await?;
-        if data.is_empty() {
+        if OPTIONAL && data.is_empty() {
             return Ok(Self(Ok(None)));
         }
         Ok(Self(parse(request.content_type(), &data).map(Some)))
