@@ -6,6 +6,7 @@ use docket_platform::{
     auth::TokenVerifier,
     db::{Db, DbCheck, Migrations},
     health::Health,
+    metrics::Metrics,
     middleware::{AllowMethods, CloseIfBodyUnread, RequestContext},
     server,
 };
@@ -13,7 +14,7 @@ use poem::{Endpoint, EndpointExt, Route, endpoint::make_sync, web::Json};
 
 use crate::{
     Settings,
-    api::{self, AppState},
+    api::{self, AppState, UploadMetrics},
     clients::TicketsClient,
     storage::{self, StorageCheck},
 };
@@ -63,9 +64,13 @@ pub async fn state(settings: Settings) -> anyhow::Result<AppState> {
     tokio::fs::create_dir_all(settings.upload_dir.join("tmp")).await?;
     let storage = storage::from_settings(&settings).await?;
     tracing::info!(storage = storage.kind(), "attachment storage ready");
+    let metrics = Metrics::new("attachments").with_db(&db);
+    let uploads = UploadMetrics::new(&metrics);
     Ok(AppState {
         db,
         storage,
+        metrics,
+        uploads,
         tickets: TicketsClient::new(&settings.tickets_url),
         settings: Arc::new(settings),
         inspections: Arc::new(tokio::sync::Semaphore::new(INSPECTIONS_AT_ONCE)),
@@ -90,6 +95,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .with_check(StorageCheck(state.storage.clone()))
         .disk_path(state.settings.upload_dir.clone());
     let verifier = TokenVerifier::remote(&state.settings.auth_url, state.settings.jwt_leeway_secs);
+    let metrics = state.metrics.clone();
     Route::new()
         .nest("/", api)
         .nest("/docs", docs)
@@ -99,9 +105,12 @@ pub fn routes(state: AppState) -> impl Endpoint {
             "/openapi/attachments.json",
             make_sync(move |_| Json(spec_json.clone())),
         )
+        // GET /metrics on this service's own port (the gateway never forwards it).
+        .at("/metrics", metrics.endpoint())
         .data(state)
         .data(verifier)
         .with(allow)
         .with(CloseIfBodyUnread)
         .with(RequestContext)
+        .with(metrics.layer())
 }

@@ -309,6 +309,9 @@ async fn store(
     for row in &mut rows {
         row.state = State::Ready.as_str().to_owned();
     }
+    let bytes: u64 = spool.files.iter().map(|f| f.size).sum();
+    state.uploads.bytes.inc_by(bytes);
+    state.uploads.files.inc_by(rows.len() as u64);
     Ok(rows)
 }
 

@@ -10,7 +10,10 @@ pub mod upload_body;
 use std::{path::PathBuf, sync::Arc};
 
 use chrono::{DateTime, Utc};
-use docket_platform::db::{Db, from_ms};
+use docket_platform::{
+    db::{Db, from_ms},
+    metrics::{IntCounter, Metrics},
+};
 use poem_openapi::Object;
 use uuid::Uuid;
 
@@ -26,6 +29,27 @@ pub struct AppState {
     /// Structure checks of spooled DOCX/XLSX/DOC/XLS files running at once: reading a
     /// container's directory takes memory in proportion to its entries.
     pub inspections: Arc<tokio::sync::Semaphore>,
+    /// `GET /metrics`: the requests, the database pools and [`UploadMetrics`].
+    pub metrics: Metrics,
+    pub uploads: UploadMetrics,
+}
+
+/// What stored uploads add up to, on `/metrics`.
+#[derive(Clone)]
+pub struct UploadMetrics {
+    /// `docket_upload_bytes_total`: bytes of files stored (committed uploads only).
+    pub bytes: IntCounter,
+    /// `docket_upload_files_total`: files stored.
+    pub files: IntCounter,
+}
+
+impl UploadMetrics {
+    pub fn new(metrics: &Metrics) -> Self {
+        Self {
+            bytes: metrics.counter("upload_bytes_total", "Bytes of attachment files stored"),
+            files: metrics.counter("upload_files_total", "Attachment files stored"),
+        }
+    }
 }
 
 impl AppState {
