@@ -14,6 +14,7 @@ use docket_platform::{
     ApiError,
     config::CommonSettings,
     health::Health,
+    metrics::Metrics,
     middleware::{AllowMethods, RequestContext},
     server,
 };
@@ -132,6 +133,8 @@ pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoi
         .unwrap_or_default();
     let own_health = Arc::new(Health::new("gateway").with_check(LimiterCheck(limiter.clone())));
     let system_health = Arc::new(SystemHealth::new(&settings, http, own_health));
+    let metrics = Metrics::new("gateway");
+    let decisions = crate::limits::decision_counter(&metrics);
     // `/health` and `/health/gateway` count against the caller's API budget like `/api/*`.
     let limited_health = |system: bool| Limited {
         inner: get(HealthEndpoint {
@@ -141,6 +144,7 @@ pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoi
         limiter: limiter.clone(),
         settings: settings.limits.clone(),
         trusted_proxy_hops: settings.trusted_proxy_hops,
+        decisions: decisions.clone(),
     };
     let health = limited_health(true);
     let gateway_health = limited_health(false);
@@ -149,6 +153,7 @@ pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoi
         limiter,
         settings: settings.limits.clone(),
         trusted_proxy_hops: settings.trusted_proxy_hops,
+        decisions,
     };
     let mut app = Route::new()
         .nest_no_strip("/api", limited)
@@ -163,7 +168,8 @@ pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoi
         .at(
             "/health/ready",
             make_sync(|_| Json(serde_json::json!({ "status": "ready" }))),
-        );
+        )
+        .at("/metrics", get(PrivateMetrics(metrics.clone())));
     app = if settings.web_dir.join("index.html").is_file() {
         app.nest(
             "/",
@@ -194,4 +200,20 @@ pub fn routes(settings: Settings, limiter: Limiter, proxy: Proxy) -> impl Endpoi
         .with(allow)
         .with(security)
         .with(RequestContext)
+        .with(metrics.layer())
+}
+
+/// `GET /metrics` for a scraper that reaches the task directly. The gateway's port is the
+/// public entry behind the load balancer, which adds `X-Forwarded-For` to everything it
+/// forwards: a request carrying one came from outside and gets the unknown-route 404.
+struct PrivateMetrics(Metrics);
+
+impl Endpoint for PrivateMetrics {
+    type Output = Response;
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        if req.headers().contains_key("x-forwarded-for") {
+            return Err(poem::error::NotFoundError.into());
+        }
+        Ok(self.0.response())
+    }
 }
