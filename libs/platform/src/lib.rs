@@ -10,7 +10,6 @@ pub mod client;
 pub mod config;
 pub mod db;
 pub mod health;
-pub mod json;
 pub mod metrics;
 pub mod middleware;
 pub mod pagination;

@@ -6,7 +6,8 @@
 //! itself (bad JSON, unknown route, wrong method…) are turned into problems by
 //! [`crate::middleware::RequestContext`], which also stamps the request id on every body.
 
-use poem::{IntoResponse, Response, error::ResponseError, http::StatusCode};
+pub use poem::http::StatusCode;
+use poem::{IntoResponse, Response, error::ResponseError};
 use poem_openapi::{
     ApiResponse, Object,
     registry::{MetaMediaType, MetaResponse, MetaResponses, Registry},
@@ -161,8 +162,6 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
-    PreconditionFailed(String),
-    #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -172,8 +171,6 @@ pub enum ApiError {
     /// A 422 naming each invalid field (`errors` in the problem).
     #[error("{}", invalid_detail(.0))]
     Invalid(Vec<FieldError>),
-    #[error("{0}")]
-    PreconditionRequired(String),
     #[error("{detail}")]
     TooManyRequests {
         detail: String,
@@ -210,11 +207,6 @@ impl ApiError {
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            PreconditionFailed(_) => (
-                StatusCode::PRECONDITION_FAILED,
-                "stale-version",
-                "Precondition failed",
-            ),
             PayloadTooLarge(_) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
@@ -229,11 +221,6 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation",
                 "Invalid input",
-            ),
-            PreconditionRequired(_) => (
-                StatusCode::PRECONDITION_REQUIRED,
-                "version-required",
-                "Precondition required",
             ),
             TooManyRequests { .. } => (
                 StatusCode::TOO_MANY_REQUESTS,

@@ -5,6 +5,8 @@ pub mod cli;
 pub mod clients;
 pub mod config;
 pub mod domain;
+pub mod error;
+pub mod json;
 pub mod reindex;
 pub mod repo;
 pub mod startup;

@@ -3,7 +3,6 @@
 use docket_platform::{
     ApiResult,
     auth::BearerAuth,
-    json::SerdeJson,
     pagination::{self, Cursor, Deferred, Limit},
 };
 use poem::web::Data;
@@ -16,7 +15,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{AppState, Comment, JsonBody, visible_ticket_by_id as visible_ticket};
-use crate::{domain::CommentBody, repo::comments as repo};
+use crate::{domain::CommentBody, json::SerdeJson, repo::comments as repo};
 
 #[derive(Tags)]
 enum Tag {

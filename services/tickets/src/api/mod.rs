@@ -13,7 +13,6 @@ use docket_platform::{
     ApiError, ApiResult,
     auth::CurrentUser,
     db::{Db, from_ms},
-    json::rfc3339,
 };
 use poem_openapi::Object;
 use serde::Serialize;
@@ -28,6 +27,7 @@ use crate::{
         Priority, Status,
         access::{TicketAccess, ticket_access},
     },
+    json::rfc3339,
     repo::{
         comments::CommentRow,
         events::EventRow,
@@ -48,7 +48,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
 }
 
-// `Serialize` writes what `Object` does (see `docket_platform::json`): tickets and comments
+// `Serialize` writes what `Object` does (see `crate::json`): tickets and comments
 // are answered with a `SerdeJson`.
 /// A ticket as the API shows it.
 #[derive(Debug, Clone, Object, Serialize)]

@@ -3,7 +3,6 @@
 use docket_platform::{
     ApiError, ApiResult,
     auth::BearerAuth,
-    json::SerdeJson,
     pagination::{Cursor, Deferred, Limit},
 };
 use poem::web::Data;
@@ -22,6 +21,8 @@ use crate::{
         Description, Priority, SearchQuery, Status, Subject,
         access::{self, PatchFields},
     },
+    error,
+    json::SerdeJson,
     repo::tickets::{self as repo, Changes, ListFilter, NewTicket, UpdateOutcome},
 };
 
@@ -167,8 +168,8 @@ fn expected_version(if_match: Option<IfMatch>, body: Option<i64>) -> ApiResult<V
         return Ok(VersionFrom::IfMatch(v));
     }
     body.map(VersionFrom::Body).ok_or_else(|| {
-        ApiError::PreconditionRequired(
-            "Send the version you changed: If-Match: <version> or \"version\" in the body.".into(),
+        error::version_required(
+            "Send the version you changed: If-Match: <version> or \"version\" in the body.",
         )
     })
 }
@@ -318,7 +319,7 @@ impl TicketsApi {
         };
         let from = expected_version(if_match, body.version)?;
         let stale = || match from {
-            VersionFrom::IfMatch(v) => ApiError::PreconditionFailed(format!(
+            VersionFrom::IfMatch(v) => error::stale_version(format!(
                 "The ticket changed: it is no longer at version {v}. Reload and try again."
             )),
             VersionFrom::Body(v) => ApiError::Conflict(format!(
@@ -392,7 +393,7 @@ mod tests {
         );
         assert!(matches!(
             expected_version(None, None),
-            Err(ApiError::PreconditionRequired(_))
+            Err(ApiError::Typed(kind, _)) if kind == error::VERSION_REQUIRED
         ));
     }
 

@@ -18,7 +18,10 @@ async fn reindex_restores_search_results_after_the_index_was_cleared(backend: Ba
         .unwrap()
         .to_owned();
     let search = "/api/tickets?q=kx0042";
-    assert_eq!(ids(&app.json(search, &agent).await), std::slice::from_ref(&id));
+    assert_eq!(
+        ids(&app.json(search, &agent).await),
+        std::slice::from_ref(&id)
+    );
 
     // Lose every search document without the service noticing.
     match backend {

@@ -5,8 +5,8 @@
 //! fifth of the tickets service's CPU, measured at a million tickets.
 //! `SerdeJson<T>` declares the same content type and schema (so the OpenAPI document does not
 //! change) and writes `T` with its `Serialize` impl. That must produce what `T`'s `ToJSON`
-//! would; a test compares the two for each body type (in the tickets service:
-//! `ticket_and_comment_pages_serialize_as_their_openapi_objects_do`).
+//! would; a test compares the two for each body type
+//! (`ticket_and_comment_pages_serialize_as_their_openapi_objects_do`).
 
 use poem::{IntoResponse, Response, http::StatusCode};
 use poem_openapi::{
