@@ -191,3 +191,63 @@ async fn one_round_of_documents_makes_one_segment() {
     assert_eq!(new.len(), 1, "new segments {new:?}");
     assert_eq!(found(&db, &index, "ticket").await.len(), 10);
 }
+
+/// `docket-tickets migrate` (the binary) makes the schema once; with `MIGRATE_ON_START=false`
+/// the service refuses the empty database, and after the migration starts (on SQLite building
+/// its search index beside it) and answers `/metrics`.
+#[tokio::test]
+async fn migrate_then_a_service_that_may_not_migrate_starts_with_its_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/tickets.db", dir.path().display());
+    let settings = || {
+        docket_tickets::Settings::from_source(&docket_platform::config::Source::from_pairs([
+            ("DATABASE_URL", url.as_str()),
+            ("PORT", "0"),
+            ("MIGRATE_ON_START", "false"),
+        ]))
+        .unwrap()
+    };
+    let refused = docket_tickets::Application::build(settings())
+        .await
+        .err()
+        .expect("an unmigrated database is refused");
+    assert!(
+        format!("{refused:#}").contains("schema is not current"),
+        "{refused:#}"
+    );
+    let migrate = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_docket-tickets"))
+            .arg("migrate")
+            .env_clear()
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(migrate().contains("applied "));
+    assert!(migrate().contains("nothing applied"));
+    let app = docket_tickets::Application::build(settings())
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    let metrics = docket_testkit::http()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let samples = docket_platform::metrics::parse_text(&metrics).unwrap();
+    assert!(
+        samples
+            .iter()
+            .any(|(s, _)| s.starts_with("docket_db_connections_max{") && s.contains("tickets"))
+    );
+}
