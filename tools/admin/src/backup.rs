@@ -201,7 +201,7 @@ async fn sqlite(
             .into_iter()
             .map(|(c, _)| c)
             .collect();
-        let sum = db::sqlite_checksum(&mut snap, &table, &columns).await?;
+        let sum = db::checksum(&mut snap, &table, &columns).await?;
         tables.push(TableEntry {
             name: table,
             columns,
@@ -271,7 +271,7 @@ async fn postgres(
         }
         file.flush().await?;
         drop(file);
-        let sum = db::pg_checksum(&mut conn, &table, &columns).await?;
+        let sum = db::checksum(&mut conn, &table, &columns).await?;
         tables.push(TableEntry {
             name: table,
             columns,

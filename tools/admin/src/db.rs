@@ -173,60 +173,7 @@ pub async fn sqlite_migrations(
     if exists == 0 {
         return Ok(None);
     }
-    let rows = sqlx::query(
-        "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(Some(migration_records(&rows)?))
-}
-
-fn migration_records<R: sqlx::Row>(rows: &[R]) -> anyhow::Result<Vec<MigrationRecord>>
-where
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    usize: sqlx::ColumnIndex<R>,
-{
-    rows.iter()
-        .map(|r| {
-            let checksum: Vec<u8> = r.try_get(1)?;
-            Ok(MigrationRecord {
-                version: r.try_get(0)?,
-                checksum: hex(&checksum),
-            })
-        })
-        .collect()
-}
-
-/// [`TableSum`] of `table` over `columns`, each read as text.
-pub async fn sqlite_checksum(
-    conn: &mut SqliteConnection,
-    table: &str,
-    columns: &[String],
-) -> anyhow::Result<TableSum> {
-    let list = columns
-        .iter()
-        .map(|c| format!("CAST({} AS TEXT)", ident(c)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!("SELECT {list} FROM {}", ident(table));
-    let mut sum = TableSum::default();
-    let mut rows = sqlx::query(&sql).fetch(&mut *conn);
-    while let Some(row) = rows.try_next().await? {
-        let values: Vec<Option<String>> = (0..columns.len())
-            .map(|i| row.try_get(i))
-            .collect::<Result<_, _>>()?;
-        sum.add_row(values.iter().map(Option::as_deref));
-    }
-    Ok(sum)
-}
-
-pub async fn sqlite_count(conn: &mut SqliteConnection, table: &str) -> anyhow::Result<i64> {
-    Ok(
-        sqlx::query_scalar(&format!("SELECT count(*) FROM {}", ident(table)))
-            .fetch_one(&mut *conn)
-            .await?,
-    )
+    Ok(Some(recorded_migrations(&mut *conn).await?))
 }
 
 /// The files SQLite keeps beside a database (`-wal`, `-shm`) and the tickets service's search
@@ -362,28 +309,30 @@ pub async fn pg_migrations(
     if !exists {
         return Ok(None);
     }
-    let rows = sqlx::query(
-        "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(Some(migration_records(&rows)?))
+    Ok(Some(recorded_migrations(&mut *conn).await?))
 }
 
-/// [`TableSum`] of `table` over `columns`, each read as text.
-pub async fn pg_checksum(
-    conn: &mut PgConnection,
-    table: &str,
-    columns: &[String],
-) -> anyhow::Result<TableSum> {
+// ---------------------------------------------------------------------------------------------
+// Either backend
+
+/// [`TableSum`] of `table` over `columns`, each read as text. `CAST(… AS TEXT)` is standard
+/// SQL and means the same as Postgres's `::text`, so one query serves both backends and a
+/// SQLite table and its Postgres copy sum alike.
+pub async fn checksum<'c, E>(conn: E, table: &str, columns: &[String]) -> anyhow::Result<TableSum>
+where
+    E: sqlx::Executor<'c>,
+    for<'q> <E::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, E::Database>,
+    Option<String>: for<'r> sqlx::Decode<'r, E::Database> + sqlx::Type<E::Database>,
+    usize: sqlx::ColumnIndex<<E::Database as sqlx::Database>::Row>,
+{
     let list = columns
         .iter()
-        .map(|c| format!("{}::text", ident(c)))
+        .map(|c| format!("CAST({} AS TEXT)", ident(c)))
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!("SELECT {list} FROM {}", ident(table));
     let mut sum = TableSum::default();
-    let mut rows = sqlx::query(&sql).fetch(&mut *conn);
+    let mut rows = sqlx::query(&sql).fetch(conn);
     while let Some(row) = rows.try_next().await? {
         let values: Vec<Option<String>> = (0..columns.len())
             .map(|i| row.try_get(i))
@@ -393,12 +342,44 @@ pub async fn pg_checksum(
     Ok(sum)
 }
 
-pub async fn pg_count(conn: &mut PgConnection, table: &str) -> anyhow::Result<i64> {
+/// The rows in `table`.
+pub async fn count<'c, E>(conn: E, table: &str) -> anyhow::Result<i64>
+where
+    E: sqlx::Executor<'c>,
+    for<'q> <E::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, E::Database>,
+    i64: for<'r> sqlx::Decode<'r, E::Database> + sqlx::Type<E::Database>,
+    usize: sqlx::ColumnIndex<<E::Database as sqlx::Database>::Row>,
+{
     Ok(
         sqlx::query_scalar(&format!("SELECT count(*) FROM {}", ident(table)))
-            .fetch_one(&mut *conn)
+            .fetch_one(conn)
             .await?,
     )
+}
+
+/// The successful migrations in a database's `_sqlx_migrations`, by version.
+async fn recorded_migrations<'c, E>(conn: E) -> anyhow::Result<Vec<MigrationRecord>>
+where
+    E: sqlx::Executor<'c>,
+    for<'q> <E::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, E::Database>,
+    i64: for<'r> sqlx::Decode<'r, E::Database> + sqlx::Type<E::Database>,
+    Vec<u8>: for<'r> sqlx::Decode<'r, E::Database> + sqlx::Type<E::Database>,
+    usize: sqlx::ColumnIndex<<E::Database as sqlx::Database>::Row>,
+{
+    let rows = sqlx::query(
+        "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let checksum: Vec<u8> = r.try_get(1)?;
+            Ok(MigrationRecord {
+                version: r.try_get(0)?,
+                checksum: hex(&checksum),
+            })
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -411,6 +392,28 @@ pub enum EmptyTarget {
     Blank,
     /// This build's migrations applied, and no data in any table.
     Migrated,
+}
+
+/// The rows of each of `tables` that counts when deciding whether a database is empty.
+async fn row_counts<C>(
+    conn: &mut C,
+    service: &Service,
+    tables: &[String],
+) -> anyhow::Result<Vec<(String, i64)>>
+where
+    C: sqlx::Connection,
+    for<'c> &'c mut C: sqlx::Executor<'c, Database = C::Database>,
+    for<'q> <C::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, C::Database>,
+    i64: for<'r> sqlx::Decode<'r, C::Database> + sqlx::Type<C::Database>,
+    usize: sqlx::ColumnIndex<<C::Database as sqlx::Database>::Row>,
+{
+    let mut counts = Vec::new();
+    for t in tables {
+        if !service.ignored_when_empty(t) {
+            counts.push((t.clone(), count(&mut *conn, t).await?));
+        }
+    }
+    Ok(counts)
 }
 
 /// Whether `url` is empty for `service` (see [`EmptyTarget`]); a clear error otherwise.
@@ -426,12 +429,7 @@ pub async fn check_empty(service: &Service, url: &DbUrl) -> anyhow::Result<Empty
             let mut conn = sqlite_open(path, Open::Existing).await?;
             let found = sqlite_migrations(&mut conn).await?;
             let tables = sqlite_tables(&mut conn).await?;
-            let mut counts = Vec::new();
-            for t in &tables {
-                if !service.ignored_when_empty(t) {
-                    counts.push((t.clone(), sqlite_count(&mut conn, t).await?));
-                }
-            }
+            let counts = row_counts(&mut conn, service, &tables).await?;
             let _ = conn.close().await;
             (found, tables, counts)
         }
@@ -439,12 +437,7 @@ pub async fn check_empty(service: &Service, url: &DbUrl) -> anyhow::Result<Empty
             let mut conn = pg_connect(u).await?;
             let found = pg_migrations(&mut conn).await?;
             let tables = pg_tables(&mut conn).await?;
-            let mut counts = Vec::new();
-            for t in &tables {
-                if !service.ignored_when_empty(t) {
-                    counts.push((t.clone(), pg_count(&mut conn, t).await?));
-                }
-            }
+            let counts = row_counts(&mut conn, service, &tables).await?;
             let _ = conn.close().await;
             (found, tables, counts)
         }

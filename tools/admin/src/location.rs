@@ -74,14 +74,64 @@ pub fn parse_s3_url(url: &str) -> Option<(String, String)> {
 
 pub enum Location {
     Dir(PathBuf),
-    S3 {
-        client: Client,
-        bucket: String,
-        prefix: String,
-        sse: Sse,
-        /// Files are made here before they go up.
-        staging: tempfile::TempDir,
-    },
+    S3(S3Prefix),
+}
+
+/// A backup under an S3 prefix.
+pub struct S3Prefix {
+    client: Client,
+    bucket: String,
+    prefix: String,
+    sse: Sse,
+    /// Files are made here before they go up.
+    staging: tempfile::TempDir,
+}
+
+impl S3Prefix {
+    /// The object key of the file `name`.
+    fn key(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}/{name}", self.prefix)
+        }
+    }
+
+    /// For messages: `s3://bucket/key`.
+    fn url(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+
+    /// Uploads `body` as the file `name`, encrypted as [`Sse`] says.
+    async fn put(&self, name: &str, body: ByteStream) -> anyhow::Result<()> {
+        let key = self.key(name);
+        self.sse
+            .apply(
+                self.client
+                    .put_object()
+                    .bucket(&self.bucket)
+                    .key(&key)
+                    .body(body),
+            )
+            .send()
+            .await
+            .with_context(|| format!("uploading {}", self.url(&key)))?;
+        Ok(())
+    }
+
+    /// The file `name`'s body, not yet read.
+    async fn get(&self, name: &str) -> anyhow::Result<(String, ByteStream)> {
+        let key = self.key(name);
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+            .with_context(|| format!("reading {}", self.url(&key)))?;
+        Ok((self.url(&key), out.body))
+    }
 }
 
 impl std::fmt::Debug for Location {
@@ -96,13 +146,13 @@ impl Location {
         if spec.starts_with("s3://") {
             let (bucket, prefix) =
                 parse_s3_url(spec).with_context(|| format!("{spec}: not s3://bucket/prefix"))?;
-            Ok(Location::S3 {
+            Ok(Location::S3(S3Prefix {
                 client: s3_client().await,
                 bucket,
                 prefix,
                 sse,
                 staging: tempfile::tempdir().context("a staging folder for the backup")?,
-            })
+            }))
         } else {
             Ok(Location::Dir(PathBuf::from(spec)))
         }
@@ -111,15 +161,7 @@ impl Location {
     pub fn describe(&self) -> String {
         match self {
             Location::Dir(dir) => dir.display().to_string(),
-            Location::S3 { bucket, prefix, .. } => format!("s3://{bucket}/{prefix}"),
-        }
-    }
-
-    fn key(prefix: &str, name: &str) -> String {
-        if prefix.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{prefix}/{name}")
+            Location::S3(s3) => format!("s3://{}/{}", s3.bucket, s3.prefix),
         }
     }
 
@@ -128,7 +170,7 @@ impl Location {
     pub fn stage(&self, name: &str) -> anyhow::Result<PathBuf> {
         let path = match self {
             Location::Dir(dir) => dir.join(name),
-            Location::S3 { staging, .. } => staging.path().join(name),
+            Location::S3(s3) => s3.staging.path().join(name),
         };
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
@@ -139,22 +181,11 @@ impl Location {
 
     /// Makes the staged file `name` part of the backup (S3: uploads and removes it).
     pub async fn commit(&self, name: &str, staged: &Path) -> anyhow::Result<()> {
-        if let Location::S3 {
-            client,
-            bucket,
-            prefix,
-            sse,
-            ..
-        } = self
-        {
-            let key = Self::key(prefix, name);
+        if let Location::S3(s3) = self {
             let body = ByteStream::from_path(staged)
                 .await
                 .with_context(|| format!("reading {}", staged.display()))?;
-            sse.apply(client.put_object().bucket(bucket).key(&key).body(body))
-                .send()
-                .await
-                .with_context(|| format!("uploading s3://{bucket}/{key}"))?;
+            s3.put(name, body).await?;
             let _ = std::fs::remove_file(staged);
         }
         Ok(())
@@ -168,44 +199,27 @@ impl Location {
                     .await
                     .with_context(|| format!("writing {}", path.display()))
             }
-            Location::S3 {
-                client,
-                bucket,
-                prefix,
-                sse,
-                ..
-            } => {
-                let key = Self::key(prefix, name);
-                sse.apply(
-                    client
-                        .put_object()
-                        .bucket(bucket)
-                        .key(&key)
-                        .body(ByteStream::from(bytes)),
-                )
-                .send()
-                .await
-                .with_context(|| format!("uploading s3://{bucket}/{key}"))?;
-                Ok(())
-            }
+            Location::S3(s3) => s3.put(name, ByteStream::from(bytes)).await,
         }
     }
 
     pub async fn exists(&self, name: &str) -> anyhow::Result<bool> {
         match self {
             Location::Dir(dir) => Ok(dir.join(name).exists()),
-            Location::S3 {
-                client,
-                bucket,
-                prefix,
-                ..
-            } => {
-                let key = Self::key(prefix, name);
-                match client.head_object().bucket(bucket).key(&key).send().await {
+            Location::S3(s3) => {
+                let key = s3.key(name);
+                match s3
+                    .client
+                    .head_object()
+                    .bucket(&s3.bucket)
+                    .key(&key)
+                    .send()
+                    .await
+                {
                     Ok(_) => Ok(true),
                     Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
                     Err(e) => Err(anyhow::Error::new(e))
-                        .with_context(|| format!("looking for s3://{bucket}/{key}")),
+                        .with_context(|| format!("looking for {}", s3.url(&key))),
                 }
             }
         }
@@ -219,25 +233,12 @@ impl Location {
                     .await
                     .with_context(|| format!("reading {}", path.display()))
             }
-            Location::S3 {
-                client,
-                bucket,
-                prefix,
-                ..
-            } => {
-                let key = Self::key(prefix, name);
-                let out = client
-                    .get_object()
-                    .bucket(bucket)
-                    .key(&key)
-                    .send()
-                    .await
-                    .with_context(|| format!("reading s3://{bucket}/{key}"))?;
-                Ok(out
-                    .body
+            Location::S3(s3) => {
+                let (url, body) = s3.get(name).await?;
+                Ok(body
                     .collect()
                     .await
-                    .with_context(|| format!("reading s3://{bucket}/{key}"))?
+                    .with_context(|| format!("reading {url}"))?
                     .into_bytes()
                     .to_vec())
             }
@@ -248,29 +249,17 @@ impl Location {
     pub async fn fetch(&self, name: &str) -> anyhow::Result<PathBuf> {
         match self {
             Location::Dir(dir) => Ok(dir.join(name)),
-            Location::S3 {
-                client,
-                bucket,
-                prefix,
-                ..
-            } => {
+            Location::S3(s3) => {
                 // Streamed to the staging folder: a table's COPY text can be large.
                 let path = self.stage(name)?;
-                let key = Self::key(prefix, name);
-                let out = client
-                    .get_object()
-                    .bucket(bucket)
-                    .key(&key)
-                    .send()
-                    .await
-                    .with_context(|| format!("reading s3://{bucket}/{key}"))?;
-                let mut body = out.body.into_async_read();
+                let (url, body) = s3.get(name).await?;
+                let mut body = body.into_async_read();
                 let mut file = tokio::fs::File::create(&path)
                     .await
                     .with_context(|| format!("writing {}", path.display()))?;
                 tokio::io::copy(&mut body, &mut file)
                     .await
-                    .with_context(|| format!("reading s3://{bucket}/{key}"))?;
+                    .with_context(|| format!("reading {url}"))?;
                 Ok(path)
             }
         }

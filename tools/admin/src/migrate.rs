@@ -214,8 +214,8 @@ async fn service_rows(
     }
     for plan in &plans {
         let (from, to) = (
-            db::sqlite_checksum(src, &plan.table, &plan.columns_sorted()).await?,
-            db::pg_checksum(tgt, &plan.table, &plan.columns_sorted()).await?,
+            db::checksum(&mut *src, &plan.table, &plan.columns_sorted()).await?,
+            db::checksum(&mut *tgt, &plan.table, &plan.columns_sorted()).await?,
         );
         if from != to {
             bail!(
@@ -324,7 +324,7 @@ impl TablePlan {
         src: &mut SqliteConnection,
         tgt: &mut PgConnection,
     ) -> anyhow::Result<()> {
-        let target_rows = db::pg_count(tgt, &self.table).await?;
+        let target_rows = db::count(&mut *tgt, &self.table).await?;
         if target_rows == 0 {
             return Ok(());
         }

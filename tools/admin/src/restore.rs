@@ -330,7 +330,7 @@ pub async fn verify(name: &str, entry: &ServiceBackup, url: &DbUrl) -> anyhow::R
             for t in &entry.tables {
                 found.insert(
                     t.name.clone(),
-                    db::sqlite_checksum(&mut conn, &t.name, &t.columns).await?,
+                    db::checksum(&mut conn, &t.name, &t.columns).await?,
                 );
             }
             let _ = conn.close().await;
@@ -340,7 +340,7 @@ pub async fn verify(name: &str, entry: &ServiceBackup, url: &DbUrl) -> anyhow::R
             for t in &entry.tables {
                 found.insert(
                     t.name.clone(),
-                    db::pg_checksum(&mut conn, &t.name, &t.columns).await?,
+                    db::checksum(&mut conn, &t.name, &t.columns).await?,
                 );
             }
             let _ = conn.close().await;

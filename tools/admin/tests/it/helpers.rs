@@ -135,15 +135,8 @@ impl Place {
             }
             StorageKind::S3 => {
                 let client = s3().await;
-                for key in list_bucket(&client, &self.bucket, "").await {
-                    client
-                        .delete_object()
-                        .bucket(&self.bucket)
-                        .key(key)
-                        .send()
-                        .await
-                        .unwrap();
-                }
+                let keys = list_bucket(&client, &self.bucket, "").await;
+                delete_objects(&client, &self.bucket, &keys).await;
             }
         }
     }
@@ -161,6 +154,18 @@ pub async fn list_bucket(client: &Client, bucket: &str, prefix: &str) -> Vec<Str
         .iter()
         .filter_map(|o| o.key().map(str::to_owned))
         .collect()
+}
+
+pub async fn delete_objects(client: &Client, bucket: &str, keys: &[String]) {
+    for key in keys {
+        client
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+    }
 }
 
 /// Running services on a [`Place`].
@@ -360,14 +365,15 @@ impl Stack {
 
     /// Opens a ticket as the holder of `token`.
     pub async fn open_ticket(&self, token: &str, subject: &str) -> Value {
-        self.send(
-            self.http
-                .post(format!("{}/api/tickets", self.tickets))
-                .bearer_auth(token)
-                .json(&json!({"subject": subject, "description": "written after the restore"})),
-            201,
-        )
-        .await
+        let body = json!({"subject": subject, "description": "written after the restore"});
+        self.create(format!("{}/api/tickets", self.tickets), token, body)
+            .await
+    }
+
+    /// POSTs `body` as the holder of `token`, expecting 201 Created.
+    async fn create(&self, url: String, token: &str, body: Value) -> Value {
+        self.send(self.http.post(url).bearer_auth(token).json(&body), 201)
+            .await
     }
 
     pub async fn login(&self, email: &str) -> String {
@@ -400,6 +406,20 @@ impl Stack {
     }
 }
 
+/// A place on `backend` and `storage` seeded through the APIs with `tickets` tickets, its
+/// stack stopped again.
+pub async fn seeded_place(
+    backend: Backend,
+    storage: StorageKind,
+    tickets: usize,
+) -> (Place, Seeded) {
+    let place = Place::new(backend, storage).await;
+    let stack = Stack::start(&place, &key_pem()).await;
+    let seeded = seed(&stack, &place, tickets).await;
+    stack.stop().await;
+    (place, seeded)
+}
+
 /// Users, tickets with public comments and internal notes, field changes (events) and
 /// attachments, all through the services' HTTP APIs.
 pub async fn seed(stack: &Stack, place: &Place, tickets: usize) -> Seeded {
@@ -411,41 +431,21 @@ pub async fn seed(stack: &Stack, place: &Place, tickets: usize) -> Seeded {
     for i in 0..tickets {
         let owner = &requesters[i % 2];
         let t = stack
-            .send(
-                stack
-                    .http
-                    .post(format!("{}/api/tickets", stack.tickets))
-                    .bearer_auth(&owner.token)
-                    .json(&json!({
-                        "subject": format!("printer {i} on fire"),
-                        "description": format!("smoke number{i} everywhere, ünïcode ✓"),
-                    })),
-                201,
+            .create(
+                format!("{}/api/tickets", stack.tickets),
+                &owner.token,
+                json!({
+                    "subject": format!("printer {i} on fire"),
+                    "description": format!("smoke number{i} everywhere, ünïcode ✓"),
+                }),
             )
             .await;
         let id = t["id"].as_str().unwrap().to_owned();
-        stack
-            .send(
-                stack
-                    .http
-                    .post(format!("{}/api/tickets/{id}/comments", stack.tickets))
-                    .bearer_auth(&owner.token)
-                    .json(&json!({"body": format!("still burning publicword{i}")})),
-                201,
-            )
-            .await;
-        stack
-            .send(
-                stack
-                    .http
-                    .post(format!("{}/api/tickets/{id}/comments", stack.tickets))
-                    .bearer_auth(&agent.token)
-                    .json(
-                        &json!({"body": format!("secretword{i} between staff"), "internal": true}),
-                    ),
-                201,
-            )
-            .await;
+        let comments = format!("{}/api/tickets/{id}/comments", stack.tickets);
+        let public = json!({"body": format!("still burning publicword{i}")});
+        stack.create(comments.clone(), &owner.token, public).await;
+        let note = json!({"body": format!("secretword{i} between staff"), "internal": true});
+        stack.create(comments, &agent.token, note).await;
         if i % 2 == 0 {
             stack
                 .send(
@@ -498,60 +498,45 @@ pub async fn seed(stack: &Stack, place: &Place, tickets: usize) -> Seeded {
 /// Every row of every table but sqlx's own, as text, sorted: SQLite through `quote()` of each
 /// column, Postgres through the row's own text form (every column, search documents too).
 pub async fn db_rows(url: &str) -> BTreeMap<String, Vec<String>> {
+    let sqlite = matches!(DbUrl::parse(url).unwrap(), DbUrl::Sqlite(_));
+    let tables = if sqlite {
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         AND name <> '_sqlx_migrations'"
+    } else {
+        "SELECT relname::text FROM pg_class WHERE relnamespace = current_schema()::regnamespace \
+         AND relkind = 'r' AND relname <> '_sqlx_migrations'"
+    };
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(tables)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
     let mut out = BTreeMap::new();
-    match DbUrl::parse(url).unwrap() {
-        DbUrl::Sqlite(path) => {
-            let mut conn = docket_admin::db::sqlite_open(&path, docket_admin::db::Open::Existing)
+    for t in tables {
+        let select = if sqlite {
+            let cols: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
+                .bind(&t)
+                .fetch_all(&mut conn)
                 .await
                 .unwrap();
-            let tables: Vec<String> = sqlx::query_scalar(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-                 AND name <> '_sqlx_migrations'",
-            )
+            let expr = cols
+                .iter()
+                .map(|c| format!("quote(\"{c}\")"))
+                .collect::<Vec<_>>()
+                .join(" || ',' || ");
+            format!("SELECT {expr} FROM \"{t}\"")
+        } else {
+            format!("SELECT x::text FROM \"{t}\" x")
+        };
+        let mut rows: Vec<String> = sqlx::query_scalar(&select)
             .fetch_all(&mut conn)
             .await
             .unwrap();
-            for t in tables {
-                let cols: Vec<String> =
-                    sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
-                        .bind(&t)
-                        .fetch_all(&mut conn)
-                        .await
-                        .unwrap();
-                let expr = cols
-                    .iter()
-                    .map(|c| format!("quote(\"{c}\")"))
-                    .collect::<Vec<_>>()
-                    .join(" || ',' || ");
-                let mut rows: Vec<String> =
-                    sqlx::query_scalar(&format!("SELECT {expr} FROM \"{t}\""))
-                        .fetch_all(&mut conn)
-                        .await
-                        .unwrap();
-                rows.sort();
-                out.insert(t, rows);
-            }
-        }
-        DbUrl::Postgres(url) => {
-            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            let tables: Vec<String> = sqlx::query_scalar(
-                "SELECT relname::text FROM pg_class WHERE relnamespace = current_schema()::regnamespace \
-                 AND relkind = 'r' AND relname <> '_sqlx_migrations'",
-            )
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
-            for t in tables {
-                let mut rows: Vec<String> =
-                    sqlx::query_scalar(&format!("SELECT x::text FROM \"{t}\" x"))
-                        .fetch_all(&mut conn)
-                        .await
-                        .unwrap();
-                rows.sort();
-                out.insert(t, rows);
-            }
-        }
+        rows.sort();
+        out.insert(t, rows);
     }
+    let _ = conn.close().await;
     out
 }
 

@@ -11,8 +11,8 @@ use serde_json::Value;
 use sqlx::Connection as _;
 
 use crate::helpers::{
-    Place, Seeded, Stack, StorageKind, assert_same_rows, key_pem, objects, place_rows, row_count,
-    seed,
+    Place, Seeded, Stack, StorageKind, assert_same_rows, delete_objects, key_pem, objects,
+    place_rows, row_count, seed, seeded_place,
 };
 
 fn options(from: &Place, to: &Place, to_storage: docket_admin::objects::Storage) -> MigrateOptions {
@@ -31,6 +31,22 @@ fn options(from: &Place, to: &Place, to_storage: docket_admin::objects::Storage)
         // Several batches per table even on a small data set.
         batch: 3,
     }
+}
+
+/// A SQLite and local-files place seeded through the APIs with `tickets` tickets.
+async fn seeded_sqlite(tickets: usize) -> Place {
+    seeded_place(Backend::Sqlite, StorageKind::Local, tickets)
+        .await
+        .0
+}
+
+/// A new Postgres and S3 place that `sqlite` was migrated to.
+async fn migrated(sqlite: &Place) -> Place {
+    let pg = Place::new(Backend::Postgres, StorageKind::S3).await;
+    migrate(&options(sqlite, &pg, pg.tool_storage().await))
+        .await
+        .unwrap();
+    pg
 }
 
 /// What every seeded user sees through the APIs: lists, tickets, comments, events,
@@ -182,23 +198,13 @@ async fn a_migrated_data_set_answers_the_apis_on_postgres_as_it_did_on_sqlite() 
 
 #[tokio::test]
 async fn an_interrupted_migration_run_again_ends_as_an_uninterrupted_one() {
-    let sqlite = Place::new(Backend::Sqlite, StorageKind::Local).await;
-    let stack = Stack::start(&sqlite, &key_pem()).await;
-    seed(&stack, &sqlite, 5).await;
-    stack.stop().await;
-
-    let whole = Place::new(Backend::Postgres, StorageKind::S3).await;
-    migrate(&options(&sqlite, &whole, whole.tool_storage().await))
-        .await
-        .unwrap();
+    let sqlite = seeded_sqlite(5).await;
+    let whole = migrated(&sqlite).await;
     let whole_rows = place_rows(&whole).await;
 
     // What an interrupted run leaves: each batch is one statement, so some tables complete,
     // one cut after a batch, later ones empty, search documents not yet built, some objects.
-    let cut = Place::new(Backend::Postgres, StorageKind::S3).await;
-    migrate(&options(&sqlite, &cut, cut.tool_storage().await))
-        .await
-        .unwrap();
+    let cut = migrated(&sqlite).await;
     let statements = [
         (
             0,
@@ -223,15 +229,14 @@ async fn an_interrupted_migration_run_again_ends_as_an_uninterrupted_one() {
     let docket_admin::objects::Storage::S3 { client, bucket } = &storage else {
         unreachable!()
     };
-    for key in storage.list().await.unwrap().iter().step_by(2) {
-        client
-            .delete_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .unwrap();
-    }
+    let every_other: Vec<String> = storage
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .step_by(2)
+        .collect();
+    delete_objects(client, bucket, &every_other).await;
     assert_ne!(place_rows(&cut).await, whole_rows);
 
     let resumed = migrate(&options(&sqlite, &cut, cut.tool_storage().await))
@@ -268,15 +273,8 @@ async fn an_interrupted_migration_run_again_ends_as_an_uninterrupted_one() {
 /// the uninterrupted run's, row for row and object for object.
 #[tokio::test]
 async fn the_command_killed_mid_copy_and_run_again_completes_without_duplicates() {
-    let sqlite = Place::new(Backend::Sqlite, StorageKind::Local).await;
-    let stack = Stack::start(&sqlite, &key_pem()).await;
-    seed(&stack, &sqlite, 24).await;
-    stack.stop().await;
-
-    let whole = Place::new(Backend::Postgres, StorageKind::S3).await;
-    migrate(&options(&sqlite, &whole, whole.tool_storage().await))
-        .await
-        .unwrap();
+    let sqlite = seeded_sqlite(24).await;
+    let whole = migrated(&sqlite).await;
     let whole_rows = place_rows(&whole).await;
     let events = whole_rows[1]["events"].len() as i64;
 

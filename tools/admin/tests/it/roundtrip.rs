@@ -5,16 +5,16 @@
 use std::time::Instant;
 
 use docket_admin::{
-    backup::{BackupOptions, backup},
+    backup::{BackupOptions, BackupReport, backup},
     location::{Location, Sse},
     manifest::MigrationRecord,
-    restore::{RestoreOptions, restore},
+    restore::{RestoreOptions, RestoreReport, restore},
 };
 use docket_testkit::Backend;
 
 use crate::helpers::{
-    Place, Stack, StorageKind, assert_same_rows, execute, key_pem, list_bucket, new_bucket,
-    objects, place_rows, row_count, s3, seed,
+    Place, Stack, StorageKind, assert_same_rows, delete_objects, execute, key_pem, list_bucket,
+    new_bucket, objects, place_rows, row_count, s3, seed, seeded_place,
 };
 
 /// Runs each `async fn name(backend, storage)` on SQLite and Postgres, local and S3.
@@ -44,6 +44,45 @@ async fn backup_place(storage: StorageKind) -> (String, Option<tempfile::TempDir
     }
 }
 
+/// Backs `place` up to `spec`, its objects' bytes too when `copy_objects`.
+async fn backup_to(place: &Place, spec: &str, copy_objects: bool) -> anyhow::Result<BackupReport> {
+    backup(&BackupOptions {
+        databases: place.urls(),
+        storage: place.tool_storage().await,
+        to: Location::open(spec, Sse::Aes256).await.unwrap(),
+        copy_objects,
+    })
+    .await
+}
+
+/// Restores `place` from the backup at `spec`.
+async fn restore_from(place: &Place, spec: &str) -> anyhow::Result<RestoreReport> {
+    restore(&RestoreOptions {
+        databases: place.urls(),
+        storage: place.tool_storage().await,
+        from: Location::open(spec, Sse::Aes256).await.unwrap(),
+    })
+    .await
+}
+
+/// How many tickets a search for `q` finds for the holder of `token`, and the answer.
+async fn search(stack: &Stack, q: &str, token: &str) -> (usize, serde_json::Value) {
+    let found = stack
+        .get(format!("{}/api/tickets?q={q}", stack.tickets), token)
+        .await;
+    (found["items"].as_array().unwrap().len(), found)
+}
+
+/// Asserts that no SQLite file of `place` (a SQLite place) exists: nothing was written.
+fn assert_no_database_file(place: &Place, what: &str) {
+    for db in place.urls() {
+        let docket_admin::db::DbUrl::Sqlite(path) = db else {
+            unreachable!()
+        };
+        assert!(!path.exists(), "{what}: {} was written", path.display());
+    }
+}
+
 async fn a_restored_backup_holds_every_row_and_object_and_serves_them(
     backend: Backend,
     storage: StorageKind,
@@ -60,14 +99,7 @@ async fn a_restored_backup_holds_every_row_and_object_and_serves_them(
 
     let (spec, _dir, backup_bucket) = backup_place(storage).await;
     let started = Instant::now();
-    let report = backup(&BackupOptions {
-        databases: place.urls(),
-        storage: place.tool_storage().await,
-        to: Location::open(&spec, Sse::Aes256).await.unwrap(),
-        copy_objects: true,
-    })
-    .await
-    .unwrap();
+    let report = backup_to(&place, &spec, true).await.unwrap();
     let backup_secs = started.elapsed().as_secs_f64();
     assert_eq!(report.manifest.objects.objects.len(), objs.len());
     assert!(report.manifest.objects.missing.is_empty());
@@ -107,13 +139,7 @@ async fn a_restored_backup_holds_every_row_and_object_and_serves_them(
     )
     .await;
     let started = Instant::now();
-    let restored = restore(&RestoreOptions {
-        databases: place.urls(),
-        storage: place.tool_storage().await,
-        from: Location::open(&spec, Sse::Aes256).await.unwrap(),
-    })
-    .await
-    .unwrap();
+    let restored = restore_from(&place, &spec).await.unwrap();
     let restore_secs = started.elapsed().as_secs_f64();
     assert_eq!(restored.objects_written, objs.len());
     assert_same_rows(&place_rows(&place).await, &rows, "after the restore");
@@ -129,14 +155,7 @@ async fn a_restored_backup_holds_every_row_and_object_and_serves_them(
         objs.len()
     );
 
-    let again = || async {
-        restore(&RestoreOptions {
-            databases: place.urls(),
-            storage: place.tool_storage().await,
-            from: Location::open(&spec, Sse::Aes256).await.unwrap(),
-        })
-        .await
-    };
+    let again = || restore_from(&place, &spec);
     // Run again, it finds everything in place and writes nothing.
     let second = again().await.unwrap();
     assert_eq!(second.databases_already_there, 3, "{second}");
@@ -153,27 +172,12 @@ async fn a_restored_backup_holds_every_row_and_object_and_serves_them(
     let stack = Stack::start(&place, &key).await;
     let agent = &seeded.agent.token;
     let alice = &seeded.requesters[0].token;
-    let found = stack
-        .get(
-            format!("{}/api/tickets?q=secretword0", stack.tickets),
-            agent,
-        )
-        .await;
-    assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
-    let hidden = stack
-        .get(
-            format!("{}/api/tickets?q=secretword0", stack.tickets),
-            alice,
-        )
-        .await;
-    assert_eq!(hidden["items"].as_array().unwrap().len(), 0, "{hidden}");
-    let public = stack
-        .get(
-            format!("{}/api/tickets?q=publicword0", stack.tickets),
-            alice,
-        )
-        .await;
-    assert_eq!(public["items"].as_array().unwrap().len(), 1, "{public}");
+    let (hits, found) = search(&stack, "secretword0", agent).await;
+    assert_eq!(hits, 1, "{found}");
+    let (hits, hidden) = search(&stack, "secretword0", alice).await;
+    assert_eq!(hits, 0, "{hidden}");
+    let (hits, public) = search(&stack, "publicword0", alice).await;
+    assert_eq!(hits, 1, "{public}");
     for (id, bytes) in &seeded.attachments {
         assert_eq!(&stack.download(id, &seeded.admin.token).await, bytes);
     }
@@ -188,20 +192,10 @@ async fn a_restored_backup_holds_every_row_and_object_and_serves_them(
 /// anything is written, whichever way they differ.
 #[tokio::test]
 async fn a_backup_of_another_schema_is_refused_and_nothing_is_written() {
-    let place = Place::new(Backend::Sqlite, StorageKind::Local).await;
-    let stack = Stack::start(&place, &key_pem()).await;
-    seed(&stack, &place, 1).await;
-    stack.stop().await;
+    let (place, _) = seeded_place(Backend::Sqlite, StorageKind::Local, 1).await;
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("b").to_str().unwrap().to_owned();
-    backup(&BackupOptions {
-        databases: place.urls(),
-        storage: place.tool_storage().await,
-        to: Location::open(&spec, Sse::Aes256).await.unwrap(),
-        copy_objects: true,
-    })
-    .await
-    .unwrap();
+    backup_to(&place, &spec, true).await.unwrap();
     let manifest_path = dir.path().join("b/manifest.json");
     let original = std::fs::read(&manifest_path).unwrap();
     place.wipe().await;
@@ -224,24 +218,13 @@ async fn a_backup_of_another_schema_is_refused_and_nothing_is_written() {
             serde_json::from_slice(&original).unwrap();
         change(&mut manifest.services.get_mut("tickets").unwrap().migrations);
         std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
-        let err = restore(&RestoreOptions {
-            databases: place.urls(),
-            storage: place.tool_storage().await,
-            from: Location::open(&spec, Sse::Aes256).await.unwrap(),
-        })
-        .await
-        .unwrap_err();
+        let err = restore_from(&place, &spec).await.unwrap_err();
         let text = format!("{err:#}");
         assert!(
             text.contains("tickets: refusing to restore: the backup's schema is not this build's"),
             "{what}: {text}"
         );
-        for db in place.urls() {
-            let docket_admin::db::DbUrl::Sqlite(path) = db else {
-                unreachable!()
-            };
-            assert!(!path.exists(), "{what}: {} was written", path.display());
-        }
+        assert_no_database_file(&place, what);
         assert!(
             objects(&place).await.is_empty(),
             "{what}: objects were written"
@@ -250,34 +233,17 @@ async fn a_backup_of_another_schema_is_refused_and_nothing_is_written() {
 
     // The unchanged manifest restores.
     std::fs::write(&manifest_path, &original).unwrap();
-    restore(&RestoreOptions {
-        databases: place.urls(),
-        storage: place.tool_storage().await,
-        from: Location::open(&spec, Sse::Aes256).await.unwrap(),
-    })
-    .await
-    .unwrap();
+    restore_from(&place, &spec).await.unwrap();
 }
 
 /// A backup is never written over another one.
 #[tokio::test]
 async fn a_backup_refuses_a_place_that_holds_one() {
-    let place = Place::new(Backend::Sqlite, StorageKind::Local).await;
-    let stack = Stack::start(&place, &key_pem()).await;
-    seed(&stack, &place, 1).await;
-    stack.stop().await;
+    let (place, _) = seeded_place(Backend::Sqlite, StorageKind::Local, 1).await;
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().to_str().unwrap().to_owned();
-    let opts = || async {
-        BackupOptions {
-            databases: place.urls(),
-            storage: place.tool_storage().await,
-            to: Location::open(&spec, Sse::Aes256).await.unwrap(),
-            copy_objects: true,
-        }
-    };
-    backup(&opts().await).await.unwrap();
-    let err = backup(&opts().await).await.unwrap_err();
+    backup_to(&place, &spec, true).await.unwrap();
+    let err = backup_to(&place, &spec, true).await.unwrap_err();
     assert!(
         format!("{err:#}").contains("already holds a backup"),
         "{err:#}"
@@ -289,10 +255,7 @@ async fn a_backup_refuses_a_place_that_holds_one() {
 /// the objects' bytes restores only while storage still holds them.
 #[tokio::test]
 async fn a_backup_lists_missing_objects_leaves_out_orphans_and_can_keep_only_the_list() {
-    let place = Place::new(Backend::Sqlite, StorageKind::S3).await;
-    let stack = Stack::start(&place, &key_pem()).await;
-    let seeded = seed(&stack, &place, 2).await;
-    stack.stop().await;
+    let (place, seeded) = seeded_place(Backend::Sqlite, StorageKind::S3, 2).await;
     let storage = place.tool_storage().await;
     let keys = storage.list().await.unwrap();
     assert_eq!(keys.len(), seeded.attachments.len());
@@ -303,24 +266,11 @@ async fn a_backup_lists_missing_objects_leaves_out_orphans_and_can_keep_only_the
     let docket_admin::objects::Storage::S3 { client, bucket } = &storage else {
         unreachable!()
     };
-    client
-        .delete_object()
-        .bucket(bucket)
-        .key(&keys[0])
-        .send()
-        .await
-        .unwrap();
+    delete_objects(client, bucket, &keys[..1]).await;
 
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("b").to_str().unwrap().to_owned();
-    let report = backup(&BackupOptions {
-        databases: place.urls(),
-        storage: place.tool_storage().await,
-        to: Location::open(&spec, Sse::Aes256).await.unwrap(),
-        copy_objects: false,
-    })
-    .await
-    .unwrap();
+    let report = backup_to(&place, &spec, false).await.unwrap();
     let listed = &report.manifest.objects;
     assert_eq!(listed.missing, vec![keys[0].clone()]);
     assert_eq!(listed.objects.len(), keys.len() - 1);
@@ -332,28 +282,16 @@ async fn a_backup_lists_missing_objects_leaves_out_orphans_and_can_keep_only_the
     for i in 0..3 {
         place.wipe_db(i).await;
     }
-    let opts = || async {
-        RestoreOptions {
-            databases: place.urls(),
-            storage: place.tool_storage().await,
-            from: Location::open(&spec, Sse::Aes256).await.unwrap(),
-        }
-    };
-    let restored = restore(&opts().await).await.unwrap();
+    let restored = restore_from(&place, &spec).await.unwrap();
     assert_eq!(restored.objects_already_there, keys.len() - 1);
     assert_eq!(restored.objects_written, 0);
 
     // Bucket lost too: nothing to restore the bytes from, refused before any write.
     place.wipe().await;
-    let err = restore(&opts().await).await.unwrap_err();
+    let err = restore_from(&place, &spec).await.unwrap_err();
     assert!(
         format!("{err:#}").contains("does not hold its bytes"),
         "{err:#}"
     );
-    for db in place.urls() {
-        let docket_admin::db::DbUrl::Sqlite(path) = db else {
-            unreachable!()
-        };
-        assert!(!path.exists());
-    }
+    assert_no_database_file(&place, "after the refusal");
 }
