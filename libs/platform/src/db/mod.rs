@@ -50,18 +50,62 @@ pub struct Migrations {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
-    /// Connections for single statements outside a transaction (see [`direct`]).
-    direct: Arc<DirectPool>,
-    /// SQLite's one writer (see [`write`]).
+    /// Connections for single statements outside a transaction (see [`direct`]); only in a
+    /// handle opened with [`Db::open_attaching`] (the tickets service's).
+    direct: Option<Arc<DirectPool>>,
+    /// SQLite's one writer (see [`write`]); only beside `direct`.
     writer: Option<SqliteWriter>,
-    /// The bound of each of the two pools.
+    /// `DB_MAX_CONNECTIONS`: every connection this handle opens, counted together.
     max_connections: u32,
+}
+
+/// How a handle shares out `DB_MAX_CONNECTIONS`, so that it opens no more connections than
+/// that in all. A handle of [`Db::connect`] / [`Db::open_with`] (auth, attachments) gives
+/// them all to its pool. One of [`Db::open_attaching`] (the tickets service) also has
+/// statement connections and, on SQLite, a writer: on SQLite one connection goes to the
+/// pool (migrations, health), one to the writer, one to the search index's writer (the
+/// tickets service's own connection) and the rest to statements; on Postgres half (rounded
+/// up) to the pool, for transactions, and the rest to statements. Below 4 on SQLite (2 on
+/// Postgres) each still gets one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// The sqlx pool.
+    pub pool: u32,
+    /// Statement connections ([`direct`]); 0 for a pool-only handle.
+    pub statements: u32,
+}
+
+impl Budget {
+    /// A pool-only handle's share: everything to the pool.
+    pub fn pool_only(max: u32) -> Self {
+        Self {
+            pool: max.max(1),
+            statements: 0,
+        }
+    }
+
+    /// The share of a handle with statement connections on `backend`.
+    pub fn with_statements(backend: Backend, max: u32) -> Self {
+        match backend {
+            Backend::Sqlite => Self {
+                pool: 1,
+                statements: max.saturating_sub(3).max(1),
+            },
+            Backend::Postgres => {
+                let pool = max.div_ceil(2).max(1);
+                Self {
+                    pool,
+                    statements: max.saturating_sub(pool).max(1),
+                }
+            }
+        }
+    }
 }
 
 /// What the two pools hold at one moment (`/metrics`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolCounts {
-    /// Each pool's bound (`DB_MAX_CONNECTIONS`).
+    /// Every connection the handle may open, together (`DB_MAX_CONNECTIONS`, see [`Budget`]).
     pub max: u32,
     /// The sqlx pool, for transactions: connections open, and of those idle.
     pub transactions_open: u32,
@@ -100,9 +144,10 @@ impl Schema {
 /// `MIGRATE_ON_START`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DbOptions {
-    /// Connections for single statements, and as many again for transactions: a task opens
-    /// at most twice this many (production sizes it so every task of every service fits
-    /// the instance's `max_connections` during a deploy: docs/deploy.md).
+    /// Every connection a task opens to its database, together: auth and attachments give
+    /// them all to the pool, the tickets service shares them out (see [`Budget`]).
+    /// Production sizes it so every task of every service fits the instance's
+    /// `max_connections` during a deploy (docs/deploy.md).
     pub max_connections: u32,
     pub schema: Schema,
 }
@@ -165,7 +210,15 @@ impl Db {
         migrations: Migrations,
         max_connections: u32,
     ) -> anyhow::Result<Self> {
-        Self::connect_attaching(url, migrations, max_connections, &[]).await
+        Self::open(
+            url,
+            migrations,
+            max_connections,
+            None,
+            Schema::Migrate,
+            true,
+        )
+        .await
     }
 
     /// Applies this build's pending migrations and closes the connection: the `migrate`
@@ -173,7 +226,7 @@ impl Db {
     /// already at a later build's schema (a rollback) is left alone when it holds every
     /// migration of this build.
     pub async fn migrate(url: &str, migrations: Migrations) -> anyhow::Result<MigrateReport> {
-        let db = Self::open(url, migrations, 1, &[], Schema::RequireCurrent, false).await?;
+        let db = Self::open(url, migrations, 1, None, Schema::RequireCurrent, false).await?;
         let migrator = db.migrator(migrations);
         let before = applied_versions(&db.pool, db.backend).await?;
         let newer = before
@@ -211,7 +264,7 @@ impl Db {
         attach: &[(&str, &str)],
         schema: Schema,
     ) -> anyhow::Result<Self> {
-        Self::open(url, migrations, max_connections, attach, schema, true).await
+        Self::open(url, migrations, max_connections, Some(attach), schema, true).await
     }
 
     /// [`Db::connect`] with a choice of what to do about the schema.
@@ -221,7 +274,7 @@ impl Db {
         max_connections: u32,
         schema: Schema,
     ) -> anyhow::Result<Self> {
-        Self::open(url, migrations, max_connections, &[], schema, true).await
+        Self::open(url, migrations, max_connections, None, schema, true).await
     }
 
     fn migrator(&self, migrations: Migrations) -> &'static Migrator {
@@ -231,10 +284,12 @@ impl Db {
         }
     }
 
-    /// [`Db::connect`]; on SQLite every connection that reads (the pool's and those of
-    /// [`Db::fetch_all`], not the writer's) also attaches each `(schema, path)` of `attach`,
-    /// created empty if missing, so that its queries can join tables of both files. Ignored
-    /// on Postgres.
+    /// [`Db::connect`] for a handle with statement connections ([`Db::fetch_all`]) and, on
+    /// SQLite, the one writer ([`Db::begin_write`]), sharing `max_connections` as [`Budget`]
+    /// says. On SQLite every connection that reads (the pool's and the statement
+    /// connections, not the writer's) also attaches each `(schema, path)` of `attach`, created
+    /// empty if missing, so that its queries can join tables of both files. Ignored on
+    /// Postgres.
     pub async fn connect_attaching(
         url: &str,
         migrations: Migrations,
@@ -245,25 +300,28 @@ impl Db {
             url,
             migrations,
             max_connections,
-            attach,
+            Some(attach),
             Schema::Migrate,
             true,
         )
         .await
     }
 
-    /// Opens the pools; `check_schema` false skips both applying and checking (for
-    /// [`Db::migrate`], which does the applying itself).
+    /// Opens the pools; `attach` `None` for a pool-only handle (see [`Budget`]);
+    /// `check_schema` false skips both applying and checking (for [`Db::migrate`], which does
+    /// the applying itself).
     async fn open(
         url: &str,
         migrations: Migrations,
         max_connections: u32,
-        attach: &[(&str, &str)],
+        attach: Option<&[(&str, &str)]>,
         schema: Schema,
         check_schema: bool,
     ) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
+        let statements = attach.is_some();
         let attached: Attached = attach
+            .unwrap_or_default()
             .iter()
             .map(|(schema, path)| ((*schema).to_owned(), (*path).to_owned()))
             .collect();
@@ -290,6 +348,11 @@ impl Db {
             anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:");
         };
         let options = AnyConnectOptions::from_str(&url).context("parsing DATABASE_URL")?;
+        let budget = if statements {
+            Budget::with_statements(backend, max_connections)
+        } else {
+            Budget::pool_only(max_connections)
+        };
         let pool = sqlite_tuned(backend, AnyPoolOptions::new(), attached.clone())
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
@@ -300,7 +363,7 @@ impl Db {
                     Ok(true)
                 })
             })
-            .max_connections(max_connections)
+            .max_connections(budget.pool)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options.clone())
             .await
@@ -318,13 +381,21 @@ impl Db {
         let writer = match backend {
             // The writers' connection keeps a larger page cache: it walks every index a write
             // touches, and nobody else's writes invalidate it.
-            Backend::Sqlite => Some(SqliteWriter::new(options.clone())),
-            Backend::Postgres => None,
+            Backend::Sqlite if statements => Some(SqliteWriter::new(options.clone())),
+            _ => None,
         };
+        let direct = statements.then(|| {
+            Arc::new(DirectPool::new(
+                options,
+                backend,
+                budget.statements,
+                attached,
+            ))
+        });
         Ok(Self {
             pool,
             backend,
-            direct: Arc::new(DirectPool::new(options, backend, max_connections, attached)),
+            direct,
             writer,
             max_connections,
         })
@@ -337,7 +408,7 @@ impl Db {
         &self,
         query: Query<'q, Any, AnyArguments<'q>>,
     ) -> Result<Vec<AnyRow>, sqlx::Error> {
-        let mut lease = self.direct.lease().await?;
+        let mut lease = self.statements()?.lease().await?;
         let result = query.fetch_all(&mut lease.conn).await;
         lease.give_back(&result);
         result
@@ -348,7 +419,7 @@ impl Db {
         &self,
         query: Query<'q, Any, AnyArguments<'q>>,
     ) -> Result<Option<AnyRow>, sqlx::Error> {
-        let mut lease = self.direct.lease().await?;
+        let mut lease = self.statements()?.lease().await?;
         let result = query.fetch_optional(&mut lease.conn).await;
         lease.give_back(&result);
         result
@@ -360,10 +431,17 @@ impl Db {
         &self,
         query: Query<'q, Any, AnyArguments<'q>>,
     ) -> Result<AnyQueryResult, sqlx::Error> {
-        let mut lease = self.direct.lease().await?;
+        let mut lease = self.statements()?.lease().await?;
         let result = query.execute(&mut lease.conn).await;
         lease.give_back(&result);
         result
+    }
+
+    /// The statement connections; a pool-only handle has none (see [`Budget`]).
+    fn statements(&self) -> Result<&DirectPool, sqlx::Error> {
+        self.direct.as_deref().ok_or_else(|| {
+            sqlx::Error::Configuration("this database handle has no statement connections".into())
+        })
     }
 
     /// SQLite: the count of write transactions this handle has committed, which grows before
@@ -375,6 +453,7 @@ impl Db {
 
     /// Begins a transaction that will write: on SQLite it waits for its turn at its first
     /// trip to the database (see [`write`]); Postgres writers run concurrently and lock rows.
+    /// A pool-only handle (see [`Budget`]) begins an ordinary transaction on its pool.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         Ok(match &self.writer {
             Some(writer) => WriteTx::sqlite(writer.clone()),
@@ -384,7 +463,11 @@ impl Db {
 
     /// The pools' connections now.
     pub fn pool_counts(&self) -> PoolCounts {
-        let (in_use, idle) = self.direct.counts(self.max_connections as usize);
+        let (in_use, idle) = self.direct.as_ref().map_or((0, 0), |direct| {
+            direct.counts(
+                Budget::with_statements(self.backend, self.max_connections).statements as usize,
+            )
+        });
         PoolCounts {
             max: self.max_connections,
             transactions_open: self.pool.size(),
@@ -561,6 +644,39 @@ mod tests {
     use sqlx::migrate::Migrator;
 
     use super::*;
+
+    #[test]
+    fn db_max_connections_counts_every_connection_a_handle_opens() {
+        assert_eq!(
+            Budget::pool_only(10),
+            Budget {
+                pool: 10,
+                statements: 0
+            }
+        );
+        // SQLite: the pool 1, the writer 1, the search index's writer 1, statements the rest.
+        assert_eq!(
+            Budget::with_statements(Backend::Sqlite, 10),
+            Budget {
+                pool: 1,
+                statements: 7
+            }
+        );
+        assert_eq!(
+            Budget::with_statements(Backend::Postgres, 10),
+            Budget {
+                pool: 5,
+                statements: 5
+            }
+        );
+        assert_eq!(
+            Budget::with_statements(Backend::Postgres, 1),
+            Budget {
+                pool: 1,
+                statements: 1
+            }
+        );
+    }
 
     static NO_MIGRATIONS: Migrator = Migrator::DEFAULT;
 

@@ -18,6 +18,18 @@
 //!
 //! On Postgres the statements run one by one in an ordinary transaction; writers run
 //! concurrently and lock rows.
+//!
+//! The tickets service is the only user of this module and of [`super::direct`] (a handle
+//! from [`Db::open_attaching`](super::Db::open_attaching)); auth and attachments open
+//! pool-only handles. Sending a script rests on sqlx 0.8's deprecated `execute_many` (one
+//! call, in [`Script::run`]); sqlx 0.9 removes it. The plan, before the workspace moves past
+//! `sqlx = "0.8.6"` (which cargo never does by itself): give the writer a connection of its
+//! own driver (rusqlite on the same bundled `libsqlite3-sys`, on a thread of its own), which
+//! runs a group's statements from their prepared-statement cache in one hand-off, with no SQL
+//! text renumbered; then drop [`renumber`] and `Script`. Sending each statement on its own
+//! through sqlx instead is simpler but costs a trip to the connection's thread per statement;
+//! it replaces this only if the tickets benchmark's write scenarios (`--only
+//! create,patch,comment,writes`, SQLite, 100 000 tickets) stay within 10 % in one run.
 
 use std::sync::{Arc, Mutex};
 
@@ -520,7 +532,7 @@ mod tests {
     async fn sqlite() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let db = Db::connect(&url, NONE, 4).await.unwrap();
+        let db = Db::connect_attaching(&url, NONE, 4, &[]).await.unwrap();
         sqlx::raw_sql("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
             .execute(&db.pool)
             .await
