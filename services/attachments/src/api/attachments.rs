@@ -1,9 +1,11 @@
 //! Attachments: upload (streamed), list, download, delete, and the policy uploads are
 //! checked against.
 //!
-//! Who may do what is decided in [`authorize`] from the tickets service's answer: whoever can
-//! read the ticket may list, upload and download; the uploader, agents and admins may delete.
-//! Someone who cannot read the ticket gets 404 for everything under it.
+//! Who may read is the tickets service's decision: every request asks it about the caller
+//! ([`TicketsClient::access`](crate::clients::TicketsClient::access)), and a ticket the caller
+//! cannot read is a 404 for everything under it; whoever can read it may list, upload and
+//! download. Who may delete is decided here, in [`check_delete`], from that same answer: the
+//! uploader, agents and admins.
 //!
 //! Path ids are parsed as UUIDs at the edge (400 for anything else) and used only in their
 //! canonical form, hyphenated and in lower case: however a client spells a ticket's id, its
@@ -26,7 +28,8 @@ use super::{
     AppState, Attachment, download::DownloadResponse, policy::UploadPolicy, upload_body::UploadBody,
 };
 use crate::{
-    clients::TicketAccess,
+    clients::TicketPermissions,
+    delete,
     domain::SafeFilename,
     repo::attachments::{self as repo, AttachmentRow},
     storage::Download,
@@ -61,24 +64,19 @@ pub enum Deleted {
     NoContent,
 }
 
-enum Action {
-    Read,
-    Delete,
-}
-
-/// The one place attachment permissions are decided.
-fn authorize(
+/// Whether `user` may delete `row`, on a ticket they can read (`permissions`): its uploader,
+/// or staff (`can_manage`); 403 otherwise.
+fn check_delete(
     user: &CurrentUser,
-    access: &TicketAccess,
+    permissions: &TicketPermissions,
     row: &AttachmentRow,
-    action: Action,
 ) -> ApiResult<()> {
-    match action {
-        Action::Read => Ok(()),
-        Action::Delete if access.can_manage || row.uploaded_by == user.id.to_string() => Ok(()),
-        Action::Delete => Err(ApiError::Forbidden(
+    if permissions.can_manage || row.uploaded_by == user.id.to_string() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
             "Only the uploader, agents and admins may delete an attachment.".into(),
-        )),
+        ))
     }
 }
 
@@ -87,7 +85,7 @@ async fn visible(
     state: &AppState,
     user: &CurrentUser,
     id: Uuid,
-) -> ApiResult<(AttachmentRow, TicketAccess)> {
+) -> ApiResult<(AttachmentRow, TicketPermissions)> {
     let row = repo::find_ready(&state.db.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found("attachment"))?;
@@ -201,8 +199,8 @@ impl AttachmentsApi {
         auth: BearerAuth,
         id: Path<Uuid>,
     ) -> ApiResult<DownloadResponse> {
-        let (row, access) = visible(&state, &auth.0, id.0).await?;
-        authorize(&auth.0, &access, &row, Action::Read)?;
+        // Readable: `visible` asked the tickets service.
+        let (row, _) = visible(&state, &auth.0, id.0).await?;
         let filename = SafeFilename::parse(&row.filename);
         Ok(
             match state
@@ -229,9 +227,9 @@ impl AttachmentsApi {
         auth: BearerAuth,
         id: Path<Uuid>,
     ) -> ApiResult<Deleted> {
-        let (row, access) = visible(&state, &auth.0, id.0).await?;
-        authorize(&auth.0, &access, &row, Action::Delete)?;
-        upload::delete(&state, &row).await?;
+        let (row, permissions) = visible(&state, &auth.0, id.0).await?;
+        check_delete(&auth.0, &permissions, &row)?;
+        delete::one(&state, &row).await?;
         record(&state, &auth.0, &row, "attachment_removed").await;
         Ok(Deleted::NoContent)
     }

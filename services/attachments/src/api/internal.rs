@@ -13,7 +13,7 @@ use poem::{
 use uuid::Uuid;
 
 use super::AppState;
-use crate::upload;
+use crate::delete;
 
 /// `DELETE /internal/tickets/{id}/attachments`: the tickets service deleting a ticket, with
 /// the admin's token. Every attachment goes, bytes and rows; 204. When storage fails the answer
@@ -38,7 +38,7 @@ async fn delete_all(
             "Only admins may delete a ticket's attachments.".into(),
         ));
     }
-    let removed = upload::delete_all_of_ticket(&state, ticket_id).await?;
+    let removed = delete::all_of_ticket(&state, ticket_id).await?;
     tracing::info!(%ticket_id, removed, "deleted a ticket's attachments");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,4 +2,4 @@
 
 pub mod tickets;
 
-pub use tickets::{TicketAccess, TicketsClient};
+pub use tickets::{TicketPermissions, TicketsClient};

@@ -14,8 +14,11 @@ use docket_platform::{
 use serde::Deserialize;
 use uuid::Uuid;
 
+/// The tickets service's answer about the caller and one ticket (its
+/// `/internal/tickets/{id}/access`): may read it (always, in an answer [`TicketsClient::access`]
+/// returns), may manage its attachments.
 #[derive(Debug, Clone, Deserialize)]
-pub struct TicketAccess {
+pub struct TicketPermissions {
     pub ticket_id: String,
     pub requester_id: String,
     pub can_read: bool,
@@ -41,13 +44,17 @@ impl TicketsClient {
     }
 
     /// The caller's access to a ticket, or 404 when they may not read it.
-    pub async fn access(&self, ticket_id: Uuid, token: &str) -> Result<TicketAccess, ApiError> {
+    pub async fn access(
+        &self,
+        ticket_id: Uuid,
+        token: &str,
+    ) -> Result<TicketPermissions, ApiError> {
         let rb = self.client.request(
             HttpMethod::GET,
             &format!("/internal/tickets/{ticket_id}/access"),
             Some(token),
         );
-        match self.client.json_or_none::<TicketAccess>(rb).await? {
+        match self.client.json_or_none::<TicketPermissions>(rb).await? {
             Some(access) if access.can_read => Ok(access),
             _ => Err(ApiError::not_found("ticket")),
         }

@@ -25,7 +25,7 @@ use crate::{
     clients::{attachments::AttachmentsClient, auth::AuthClient},
     domain::{
         Priority, Status,
-        access::{TicketAccess, ticket_access},
+        access::{Grant, ticket_access},
     },
     json::rfc3339,
     repo::{
@@ -157,7 +157,7 @@ pub async fn visible_ticket(
     state: &AppState,
     user: &CurrentUser,
     raw_id: &str,
-) -> ApiResult<(TicketRow, TicketAccess)> {
+) -> ApiResult<(TicketRow, Grant)> {
     visible_ticket_by_id(state, user, parse_ticket_id(raw_id)?).await
 }
 
@@ -167,7 +167,7 @@ pub async fn visible_ticket_by_id(
     state: &AppState,
     user: &CurrentUser,
     id: Uuid,
-) -> ApiResult<(TicketRow, TicketAccess)> {
+) -> ApiResult<(TicketRow, Grant)> {
     let ticket = ticket_repo::find(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("ticket"))?;

@@ -33,9 +33,11 @@ pub fn list_scope(user: &CurrentUser) -> ListScope {
     }
 }
 
-/// What one caller may do with one visible ticket.
+/// What one caller is granted on one ticket it can see: its role, and whether it is the
+/// ticket's requester. (The attachments service's `TicketPermissions` is this, as the
+/// `/internal/tickets/{id}/access` answer carries it.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TicketAccess {
+pub struct Grant {
     role: Role,
     owner: bool,
 }
@@ -51,15 +53,15 @@ impl From<Denied> for ApiError {
 }
 
 /// `None` when the ticket is invisible to the caller (answer 404).
-pub fn ticket_access(user: &CurrentUser, requester_id: Uuid) -> Option<TicketAccess> {
+pub fn ticket_access(user: &CurrentUser, requester_id: Uuid) -> Option<Grant> {
     let owner = user.id == requester_id;
-    (owner || user.role.is_staff()).then_some(TicketAccess {
+    (owner || user.role.is_staff()).then_some(Grant {
         role: user.role,
         owner,
     })
 }
 
-/// The fields a PATCH tries to change (present in the body), for [`TicketAccess::may_patch`].
+/// The fields a PATCH tries to change (present in the body), for [`Grant::may_patch`].
 #[derive(Debug, Clone, Default)]
 pub struct PatchFields {
     pub subject: bool,
@@ -69,7 +71,7 @@ pub struct PatchFields {
     pub assignee: bool,
 }
 
-impl TicketAccess {
+impl Grant {
     /// Agents and admins: every field, internal notes, assignment.
     pub fn can_manage(&self) -> bool {
         self.role.is_staff()
