@@ -310,6 +310,29 @@ impl<'a> FromRequest<'a> for CurrentUser {
     }
 }
 
+/// The header a service sends its shared service token in, on internal routes that answer
+/// for no user (the notifications service's event feed and user look-ups).
+pub const SERVICE_TOKEN_HEADER: &str = "x-service-token";
+
+/// Checks the `X-Service-Token` of an internal request against the configured
+/// `SERVICE_TOKEN`, in constant time. No token configured: such routes are off (401 for all).
+pub fn check_service_token(req: &Request, expected: Option<&str>) -> Result<(), ApiError> {
+    let refused = || ApiError::Unauthorized("A valid service token is required.".into());
+    let expected = expected.filter(|e| !e.is_empty()).ok_or_else(refused)?;
+    let given = req
+        .headers()
+        .get(SERVICE_TOKEN_HEADER)
+        .map(|v| v.as_bytes())
+        .ok_or_else(refused)?;
+    let (a, b) = (given, expected.as_bytes());
+    // Length is no secret (the token's length is fixed by whoever generates it).
+    let diff = a.len() ^ b.len()
+        | a.iter()
+            .zip(b)
+            .fold(0usize, |acc, (x, y)| acc | usize::from(x ^ y));
+    if diff == 0 { Ok(()) } else { Err(refused()) }
+}
+
 /// The signed-in caller. Put a `TokenVerifier` in the app's data and take this in handlers.
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "check_bearer")]

@@ -219,6 +219,19 @@ async fn fetch_secret(secret_id: &str, source: &Source) -> anyhow::Result<Vec<(S
         .collect())
 }
 
+/// `SERVICE_TOKEN`: the shared secret services present (`X-Service-Token`) on internal routes
+/// that answer for no user. Unset: those routes are off. Set: at least 32 characters.
+pub fn service_token(source: &Source) -> Result<Option<Secret<String>>, ConfigError> {
+    match source.get("SERVICE_TOKEN") {
+        None | Some("") => Ok(None),
+        Some(t) if t.len() < 32 => Err(ConfigError::new(
+            "SERVICE_TOKEN",
+            "must be at least 32 characters (e.g. `openssl rand -hex 32`)",
+        )),
+        Some(t) => Ok(Some(Secret::new(t.to_owned()))),
+    }
+}
+
 /// Settings every service shares.
 #[derive(Debug, Clone)]
 pub struct CommonSettings {

@@ -31,6 +31,8 @@ pub struct Settings {
     /// How much password hashing may run at once (from a memory budget) and how long a
     /// request waits for a turn.
     pub hash_limits: HashLimits,
+    /// `SERVICE_TOKEN`: lets the notifications service look users up.
+    pub service_token: Option<Secret<String>>,
 }
 
 impl Settings {
@@ -86,6 +88,7 @@ impl Settings {
             jwt_leeway_secs: source.parse("JWT_LEEWAY_SECS", 5)?,
             cookie_secure: source.bool("COOKIE_SECURE", true)?,
             hash_limits,
+            service_token: docket_platform::config::service_token(source)?,
         })
     }
 }

@@ -22,6 +22,8 @@ pub struct Settings {
     pub jwt_leeway_secs: u64,
     /// Total time allowed for one call to another service.
     pub service_timeout: Duration,
+    /// `SERVICE_TOKEN`: lets the notifications service read the event feed.
+    pub service_token: Option<Secret<String>>,
 }
 
 impl Settings {
@@ -34,6 +36,7 @@ impl Settings {
             attachments_url: source.url("ATTACHMENTS_URL", "http://127.0.0.1:8083")?,
             jwt_leeway_secs: source.parse("JWT_LEEWAY_SECS", 5)?,
             service_timeout: source.millis("SERVICE_TIMEOUT_MS", 10_000)?,
+            service_token: docket_platform::config::service_token(source)?,
         })
     }
 }

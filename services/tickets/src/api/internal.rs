@@ -7,16 +7,26 @@
 //! - `POST /internal/tickets/{id}/events` with `{"kind": "attachment_added" |
 //!   "attachment_removed", "data": {...}}` → 201 the event, actor = the caller; 404 when the
 //!   caller cannot read the ticket; 422 for any other kind or a `data` that is not an object.
+//! - `GET /internal/events?after=<cursor>&limit=<1..=500>` → `{items, next_cursor}`: every
+//!   ticket's history, oldest first, for the notifications service. It answers for no user,
+//!   so it takes the shared `SERVICE_TOKEN` (`X-Service-Token`) instead of a bearer token.
+//!   Each item carries what recipient rules and mail need: the event, the ticket's subject,
+//!   status, requester and assignee, and a comment's text and internal flag. Events younger
+//!   than [`FEED_SETTLE_MS`] are held back (see `repo::events::feed`); `next_cursor` is the
+//!   last item's position, or the `after` sent when the page is empty, never null, so a
+//!   poller always has a cursor to store.
 
 use docket_platform::{
     ApiError, ApiResult,
-    auth::{CurrentUser, TokenVerifier},
+    auth::{CurrentUser, TokenVerifier, check_service_token},
+    db::now_ms,
+    pagination::Cursor,
 };
 use poem::{
     IntoResponse, Request, Route, get, handler,
     http::StatusCode,
     post,
-    web::{Data, Json, Path},
+    web::{Data, Json, Path, Query},
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -113,8 +123,100 @@ async fn append_event(
     Ok(poem_openapi::payload::Json(Event::from(row)).with_status(StatusCode::CREATED))
 }
 
+/// How far behind the newest write the feed stays: longer than any write transaction takes.
+pub const FEED_SETTLE_MS: i64 = 1000;
+const FEED_MAX_LIMIT: u32 = 500;
+
+/// One feed entry.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FeedItem {
+    pub id: Uuid,
+    pub ticket_id: Uuid,
+    pub actor_id: Uuid,
+    pub kind: String,
+    pub data: serde_json::Value,
+    /// About an internal note.
+    pub internal: bool,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub subject: String,
+    pub status: String,
+    pub requester_id: Uuid,
+    pub assignee_id: Option<Uuid>,
+    /// `comment_added`: the comment's text.
+    pub comment_body: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FeedQuery {
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+#[handler]
+async fn feed(
+    req: &Request,
+    state: Data<&AppState>,
+    Query(q): Query<FeedQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    check_service_token(
+        req,
+        state
+            .settings
+            .service_token
+            .as_ref()
+            .map(|t| t.expose().as_str()),
+    )?;
+    let after = match q.after.as_deref().filter(|a| !a.is_empty()) {
+        Some(raw) => {
+            Some(Cursor::decode(raw).map_err(|_| ApiError::field("after", "is malformed"))?)
+        }
+        None => None,
+    };
+    let limit = match q.limit.as_deref() {
+        None => 100,
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=FEED_MAX_LIMIT).contains(l))
+            .ok_or_else(|| ApiError::field("limit", format!("must be 1..={FEED_MAX_LIMIT}")))?,
+    };
+    let until = now_ms() - FEED_SETTLE_MS;
+    let mut rows = events::feed(&state.db, after.as_ref(), until, limit).await?;
+    rows.truncate(limit as usize);
+    let next = rows
+        .last()
+        .map(|r| Cursor {
+            at: r.event.created_at,
+            id: r.event.id.to_string(),
+        })
+        .or(after);
+    let items: Vec<FeedItem> = rows
+        .into_iter()
+        .map(|r| FeedItem {
+            id: r.event.id,
+            ticket_id: r.event.ticket_id,
+            actor_id: r.event.actor_id,
+            kind: r.event.kind,
+            data: r.event.data,
+            internal: r.event.internal,
+            created_at: r.event.created_at,
+            subject: r.subject,
+            status: r.status,
+            requester_id: r.requester_id,
+            assignee_id: r.assignee_id,
+            comment_body: r.comment_body,
+        })
+        .collect();
+    Ok(Json(serde_json::json!({
+        "items": items,
+        "next_cursor": next.map(|c| c.encode()),
+    })))
+}
+
 pub fn routes() -> Route {
     Route::new()
+        .at("/events", get(feed))
         .at("/tickets/:id/access", get(access))
         .at("/tickets/:id/events", post(append_event))
 }

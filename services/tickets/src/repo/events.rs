@@ -157,3 +157,87 @@ pub async fn list(
         .map(from_row)
         .collect()
 }
+
+/// An event with what the notifications service needs to pick its recipients and write its
+/// mail: the ticket as it is now, and the comment's text for `comment_added`.
+#[derive(Debug, Clone)]
+pub struct FeedRow {
+    pub event: EventRow,
+    pub subject: String,
+    pub status: String,
+    pub requester_id: Uuid,
+    pub assignee_id: Option<Uuid>,
+    /// The comment's body, for `comment_added` (None once the comment is gone).
+    pub comment_body: Option<String>,
+}
+
+/// Every ticket's events, oldest first, after `after` and no newer than `until_ms`;
+/// `limit + 1` rows.
+///
+/// `until_ms` keeps a settle window behind the newest writes: an event's `created_at` is taken
+/// before its transaction commits, so on Postgres a slower transaction can commit an event
+/// older than one a reader has already passed. Reading only events older than the longest
+/// write transaction keeps a cursor from skipping them.
+#[tracing::instrument(skip(db))]
+pub async fn feed(
+    db: &Db,
+    after: Option<&Cursor>,
+    until_ms: i64,
+    limit: u32,
+) -> Result<Vec<FeedRow>, sqlx::Error> {
+    let mut args = Args::default();
+    let until = args.push(Arg::Int(until_ms));
+    let mut sql = format!(
+        "SELECT e.id, e.ticket_id, e.actor_id, e.kind, e.data, e.internal, e.created_at, \
+         t.subject, t.status, t.requester_id, t.assignee_id \
+         FROM events e JOIN tickets t ON t.id = e.ticket_id WHERE e.created_at <= {until}"
+    );
+    if let Some(c) = after {
+        let a = args.push(Arg::Int(c.at));
+        let b = args.push(Arg::Text(c.id.clone()));
+        sql.push_str(&format!(" AND (e.created_at, e.id) > ({a}, {b})"));
+    }
+    let l = args.push(Arg::Int(i64::from(limit) + 1));
+    sql.push_str(&format!(" ORDER BY e.created_at, e.id LIMIT {l}"));
+    let mut rows = Vec::new();
+    for row in db.fetch_all(query_with(&sql, args.0)).await?.iter() {
+        rows.push(FeedRow {
+            event: from_row(row)?,
+            subject: row.try_get("subject")?,
+            status: row.try_get("status")?,
+            requester_id: uuid_col(row, "requester_id")?,
+            assignee_id: super::opt_uuid_col(row, "assignee_id")?,
+            comment_body: None,
+        });
+    }
+    let comment_ids: Vec<String> = rows
+        .iter()
+        .filter(|r| r.event.kind == "comment_added")
+        .filter_map(|r| r.event.data.get("comment_id")?.as_str().map(str::to_owned))
+        .collect();
+    if comment_ids.is_empty() {
+        return Ok(rows);
+    }
+    let mut args = Args::default();
+    let marks: Vec<String> = comment_ids
+        .iter()
+        .map(|id| args.push(Arg::Text(id.clone())))
+        .collect();
+    let sql = format!(
+        "SELECT id, body FROM comments WHERE id IN ({})",
+        marks.join(", ")
+    );
+    let mut bodies = std::collections::HashMap::new();
+    for row in db.fetch_all(query_with(&sql, args.0)).await?.iter() {
+        bodies.insert(
+            row.try_get::<String, _>("id")?,
+            row.try_get::<String, _>("body")?,
+        );
+    }
+    for r in &mut rows {
+        if let Some(id) = r.event.data.get("comment_id").and_then(|v| v.as_str()) {
+            r.comment_body = bodies.get(id).cloned();
+        }
+    }
+    Ok(rows)
+}
