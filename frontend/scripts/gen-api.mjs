@@ -15,7 +15,7 @@ import openapiTS, { astToString } from 'openapi-typescript';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.join(root, 'src/api/generated');
-const NAMES = ['auth', 'tickets', 'attachments'];
+const NAMES = ['auth', 'tickets', 'attachments', 'notifications'];
 const check = process.argv.includes('--check');
 
 /** @param {string} p */

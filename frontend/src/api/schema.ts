@@ -9,13 +9,18 @@ import type {
   components as AttachmentComponents,
   paths as AttachmentPaths,
 } from './generated/attachments';
+import type {
+  components as NotificationComponents,
+  paths as NotificationPaths,
+} from './generated/notifications';
 
 type AuthSchemas = AuthComponents['schemas'];
 type TicketSchemas = TicketComponents['schemas'];
 type AttachmentSchemas = AttachmentComponents['schemas'];
+type NotificationSchemas = NotificationComponents['schemas'];
 
-/** Every public path of the three services, as served by the gateway. */
-export type paths = AuthPaths & TicketPaths & AttachmentPaths;
+/** Every public path of the four services, as served by the gateway. */
+export type paths = AuthPaths & TicketPaths & AttachmentPaths & NotificationPaths;
 
 export type User = AuthSchemas['User'];
 export type Role = User['role'];
@@ -41,3 +46,8 @@ export type UploadPolicy = AttachmentSchemas['UploadPolicy'];
 
 /** The query parameters GET /api/tickets accepts. */
 export type TicketQuery = NonNullable<TicketPaths['/api/tickets']['get']['parameters']['query']>;
+
+/** One kind of mail and whether the signed-in user gets it (Profile). */
+export type NotificationPreference = NotificationSchemas['Preference'];
+/** A mail sent (or waiting, or dead-lettered) about a ticket, as staff see it. */
+export type Notification = NotificationSchemas['Notification'];

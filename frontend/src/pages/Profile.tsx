@@ -1,4 +1,6 @@
 import { useCurrentUser } from '../api/context';
+import { usePreferences, useSetPreference } from '../api/notifications';
+import { ErrorMessage, Loading } from '../components/Feedback';
 import { useTitle } from '../lib/useTitle';
 import { formatDate } from '../lib/format';
 import { useSignOut } from '../session/useSignOut';
@@ -39,6 +41,40 @@ export function ProfilePage() {
           Sign out
         </button>
       </div>
+      <EmailPreferences />
     </section>
+  );
+}
+
+/** Each kind of mail the user's role gets, switched on or off (saved at once). */
+function EmailPreferences() {
+  const prefs = usePreferences();
+  const set = useSetPreference();
+  return (
+    <div className="card" aria-labelledby="email-prefs-title">
+      <h2 id="email-prefs-title">Email notifications</h2>
+      {prefs.isPending ? (
+        <Loading label="Loading preferences…" />
+      ) : prefs.error ? (
+        <ErrorMessage error={prefs.error} />
+      ) : (
+        <ul className="plain-list">
+          {prefs.data.items.map((p) => (
+            <li key={p.kind}>
+              <label>
+                <input
+                  type="checkbox"
+                  checked={p.enabled}
+                  disabled={set.isPending}
+                  onChange={(e) => set.mutate({ kind: p.kind, enabled: e.target.checked })}
+                />{' '}
+                {p.description}
+              </label>
+            </li>
+          ))}
+        </ul>
+      )}
+      {set.error ? <ErrorMessage error={set.error} /> : null}
+    </div>
   );
 }

@@ -17,6 +17,7 @@ import { TicketControls } from './ticket/Controls';
 import { Conversation } from './ticket/Conversation';
 import { Description } from './ticket/Description';
 import { History } from './ticket/History';
+import { Notifications } from './ticket/Notifications';
 
 export function TicketDetailPage() {
   const { id = '' } = useParams();
@@ -61,6 +62,7 @@ export function TicketDetailPage() {
           <TicketControls ticket={ticket} me={me} />
           <Attachments ticket={ticket} me={me} />
           <History ticket={ticket} />
+          <Notifications ticket={ticket} me={me} />
         </aside>
       </div>
     </section>

@@ -12,6 +12,7 @@ pub struct Settings {
     pub jwt_leeway_secs: u64,
     pub tickets_url: String,
     pub attachments_url: String,
+    pub notifications_url: String,
     /// The built web app; a placeholder page is served when it is missing.
     pub web_dir: PathBuf,
     /// Origins allowed to call the API from a browser (CORS), from `FRONTEND_URL`.
@@ -52,6 +53,7 @@ impl Settings {
             jwt_leeway_secs: source.parse("JWT_LEEWAY_SECS", 5)?,
             tickets_url: source.url("TICKETS_URL", "http://127.0.0.1:8082")?,
             attachments_url: source.url("ATTACHMENTS_URL", "http://127.0.0.1:8083")?,
+            notifications_url: source.url("NOTIFICATIONS_URL", "http://127.0.0.1:8084")?,
             web_dir: PathBuf::from(source.string("WEB_DIR", "frontend/dist")),
             allowed_origins,
             hsts: source.bool("HSTS", false)?,

@@ -17,7 +17,7 @@ use poem::{
 };
 use serde_json::{Value, json};
 
-pub const DOCUMENTS: &[&str] = &["auth", "tickets", "attachments"];
+pub const DOCUMENTS: &[&str] = &["auth", "tickets", "attachments", "notifications"];
 
 /// Swagger UI's `configUrl` answer: the documents for its selector, the first one shown.
 pub fn swagger_config() -> Value {

@@ -55,6 +55,7 @@ pub enum Upstream {
     Auth,
     Tickets,
     Attachments,
+    Notifications,
 }
 
 impl Upstream {
@@ -63,6 +64,7 @@ impl Upstream {
             Upstream::Auth => "auth",
             Upstream::Tickets => "tickets",
             Upstream::Attachments => "attachments",
+            Upstream::Notifications => "notifications",
         }
     }
 }
@@ -85,6 +87,9 @@ pub fn route(path: &str) -> Option<Upstream> {
         ["api", "attachments", _, ..] => Some(Upstream::Attachments),
         ["api", "tickets", _, "attachments", ..] => Some(Upstream::Attachments),
         ["api", "tickets", ..] => Some(Upstream::Tickets),
+        ["api", "notifications", ..] | ["api", "admin", "notifications", ..] => {
+            Some(Upstream::Notifications)
+        }
         _ => None,
     }
 }
@@ -214,6 +219,7 @@ pub struct Proxy {
     auth: Base,
     tickets: Base,
     attachments: Base,
+    notifications: Base,
     settings: Settings,
 }
 
@@ -231,6 +237,7 @@ impl Proxy {
             auth: Base::parse("AUTH_URL", &settings.auth_url)?,
             tickets: Base::parse("TICKETS_URL", &settings.tickets_url)?,
             attachments: Base::parse("ATTACHMENTS_URL", &settings.attachments_url)?,
+            notifications: Base::parse("NOTIFICATIONS_URL", &settings.notifications_url)?,
             settings,
         })
     }
@@ -240,6 +247,7 @@ impl Proxy {
             Upstream::Auth => &self.auth,
             Upstream::Tickets => &self.tickets,
             Upstream::Attachments => &self.attachments,
+            Upstream::Notifications => &self.notifications,
         }
     }
 
@@ -428,6 +436,15 @@ mod tests {
             route("/api/attachments/9/download"),
             Some(Upstream::Attachments)
         );
+        assert_eq!(
+            route("/api/notifications/preferences"),
+            Some(Upstream::Notifications)
+        );
+        assert_eq!(
+            route("/api/admin/notifications"),
+            Some(Upstream::Notifications)
+        );
+        assert_eq!(route("/api/admin/users"), None);
         assert_eq!(route("/internal/users/1"), None);
         assert_eq!(route("/api/internal/x"), None);
         assert_eq!(route("/api"), None);

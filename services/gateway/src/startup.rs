@@ -93,6 +93,7 @@ impl Endpoint for OpenApiDoc {
             "auth" => Upstream::Auth,
             "tickets" => Upstream::Tickets,
             "attachments" => Upstream::Attachments,
+            "notifications" => Upstream::Notifications,
             _ => return Err(ApiError::not_found("document").into()),
         };
         Ok(self.0.forward_to(upstream, &mut req).await?)

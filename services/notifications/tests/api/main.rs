@@ -8,4 +8,5 @@
 mod delivery;
 mod helpers;
 mod mail;
+mod openapi;
 mod routes;
