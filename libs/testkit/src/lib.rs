@@ -12,12 +12,15 @@
 //!   when `TEST_AWS_ENDPOINT_URL` is set, else a LocalStack container).
 //! - [`backend_tests!`] runs each test on both SQLite and Postgres.
 //! - [`assert_problem`]: checks an error answer is problem+json with the right status and id.
+//! - [`services`]: the auth and tickets services, and users with a role, for the tests of the
+//!   services that call them.
 //! - [`smtp::SmtpSink`]: a real SMTP server that keeps what it receives (mail tests).
 
 // A test kit: a failed set-up step should stop the test loudly, with its message.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 pub mod containers;
+pub mod services;
 pub mod smtp;
 
 use std::{process::Stdio, sync::OnceLock, time::Duration};

@@ -2,10 +2,10 @@
 
 use docket_platform::{
     ApiError, ApiResult,
-    auth::{Role, TokenVerifier},
+    auth::{CurrentUser, Role},
 };
 use poem::{
-    Request, Route, delete, handler,
+    Route, delete, handler,
     http::StatusCode,
     web::{Data, Path},
 };
@@ -21,18 +21,11 @@ use crate::delete;
 /// otherwise) and used in its canonical form, the one uploads are stored under.
 #[handler]
 async fn delete_all(
-    req: &Request,
     state: Data<&AppState>,
-    verifier: Data<&TokenVerifier>,
     Path(ticket_id): Path<Uuid>,
+    // The forwarded admin's token, checked after the id parses (as before: 400 first).
+    user: CurrentUser,
 ) -> ApiResult<StatusCode> {
-    let token = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| ApiError::Unauthorized("A bearer token is required.".into()))?;
-    let user = verifier.current_user(token).await?;
     if user.role != Role::Admin {
         return Err(ApiError::Forbidden(
             "Only admins may delete a ticket's attachments.".into(),

@@ -13,13 +13,12 @@ use docket_attachments::{
     Application, Settings,
     storage::{KEY_PREFIX, S3Storage},
 };
-use docket_auth::{
-    domain::{HashLimits, Password, PasswordHasher},
-    keys::SigningKeys,
-    repo::users::{self, NewUser},
-};
 use docket_platform::{auth::Role, config::Source};
-use docket_testkit::{Backend, TestDb};
+pub use docket_testkit::services::User;
+use docket_testkit::{
+    Backend, TestDb,
+    services::{Auth, Tickets},
+};
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +51,9 @@ pub struct TestApp {
     pub s3: Option<S3Storage>,
     pub backend: Backend,
     pub state: docket_attachments::api::AppState,
-    _dbs: Vec<TestDb>,
+    auth: Auth,
+    _tickets: Tickets,
+    _db: TestDb,
     _data: tempfile::TempDir,
 }
 
@@ -81,44 +82,21 @@ pub async fn s3_with_bucket(endpoint: &str) -> (S3Storage, String) {
 
 /// `extra` overrides the attachments service's settings (e.g. `MAX_UPLOAD_BYTES`).
 pub async fn spawn_with(backend: Backend, storage: StorageKind, extra: &[(&str, &str)]) -> TestApp {
-    let auth_db = TestDb::new(backend).await;
-    let tickets_db = auth_db.another().await;
-    let db = auth_db.another().await;
+    let auth = Auth::spawn(backend).await;
+    let (auth_base, auth_pool) = (auth.base.clone(), auth.pool.clone());
+    let db = TestDb::new(backend).await;
     let data = tempfile::tempdir().unwrap();
-    let private_pem = SigningKeys::generate_pem().unwrap();
-    let auth = docket_auth::Application::build(
-        docket_auth::Settings::from_source(&Source::from_pairs([
-            ("DATABASE_URL", auth_db.url.as_str()),
-            ("PORT", "0"),
-            ("DATA_DIR", data.path().to_str().unwrap()),
-            ("JWT_PRIVATE_KEY", private_pem.as_str()),
-            ("JWT_LEEWAY_SECS", "0"),
-        ]))
-        .unwrap(),
-    )
-    .await
-    .unwrap();
-    let auth_base = format!("http://127.0.0.1:{}", auth.port());
-    let auth_pool = auth.state().db.pool.clone();
-    tokio::spawn(auth.run_until(std::future::pending()));
 
     // Tickets and attachments name each other: bind attachments' port first and keep it.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let attachments_url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let tickets = docket_tickets::Application::build(
-        docket_tickets::Settings::from_source(&Source::from_pairs([
-            ("DATABASE_URL", tickets_db.url.as_str()),
-            ("PORT", "0"),
-            ("AUTH_URL", auth_base.as_str()),
-            ("ATTACHMENTS_URL", attachments_url.as_str()),
-            ("JWT_LEEWAY_SECS", "0"),
-        ]))
-        .unwrap(),
+    let tickets = Tickets::spawn(
+        backend,
+        &auth_base,
+        &[("ATTACHMENTS_URL", attachments_url.as_str())],
     )
-    .await
-    .unwrap();
-    let tickets_base = format!("http://127.0.0.1:{}", tickets.port());
-    tokio::spawn(tickets.run_until(std::future::pending()));
+    .await;
+    let tickets_base = tickets.base.clone();
 
     let upload_dir = data.path().join("uploads");
     let mut source = Source::from_pairs([
@@ -158,17 +136,11 @@ pub async fn spawn_with(backend: Backend, storage: StorageKind, extra: &[(&str, 
         s3,
         backend,
         state,
-        _dbs: vec![auth_db, tickets_db, db],
+        auth,
+        _tickets: tickets,
+        _db: db,
         _data: data,
     }
-}
-
-/// A signed-in user.
-#[derive(Debug, Clone)]
-pub struct User {
-    pub id: String,
-    pub token: String,
-    pub role: Role,
 }
 
 /// One part of a multipart body.
@@ -291,63 +263,12 @@ impl TestApp {
     }
 
     pub async fn requester(&self) -> User {
-        let email = format!("req-{}@example.com", uuid::Uuid::new_v4().simple());
-        let resp = self
-            .http
-            .post(format!("{}/api/auth/register", self.auth_base))
-            .json(&json!({"email": email, "password": "password123", "name": "Requester"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
-        let body: Value = resp.json().await.unwrap();
-        User {
-            id: body["user"]["id"].as_str().unwrap().to_owned(),
-            token: body["access_token"].as_str().unwrap().to_owned(),
-            role: Role::Requester,
-        }
+        self.auth.requester().await
     }
 
     /// Creates a user with `role` in the auth database and signs it in.
     pub async fn user_with_role(&self, role: Role) -> User {
-        if role == Role::Requester {
-            return self.requester().await;
-        }
-        let email = format!(
-            "{}-{}@example.com",
-            role.as_str(),
-            uuid::Uuid::new_v4().simple()
-        );
-        let hash = PasswordHasher::new(HashLimits::default())
-            .unwrap()
-            .hash(&Password::parse("password123").unwrap())
-            .await
-            .unwrap();
-        users::insert(
-            &self.auth_pool,
-            NewUser {
-                email: &email,
-                name: "Staff",
-                password_hash: &hash,
-                role,
-            },
-        )
-        .await
-        .unwrap();
-        let resp = self
-            .http
-            .post(format!("{}/api/auth/login", self.auth_base))
-            .json(&json!({"email": email, "password": "password123"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-        let body: Value = resp.json().await.unwrap();
-        User {
-            id: body["user"]["id"].as_str().unwrap().to_owned(),
-            token: body["access_token"].as_str().unwrap().to_owned(),
-            role,
-        }
+        self.auth.user_with_role(role).await
     }
 
     /// Opens a ticket as `user` in the real tickets service; returns its id.

@@ -6,13 +6,12 @@ use std::sync::{
     atomic::{AtomicU16, Ordering},
 };
 
-use docket_auth::{
-    domain::{HashLimits, Password, PasswordHasher},
-    keys::SigningKeys,
-    repo::users::{self, NewUser},
+use docket_platform::auth::Role;
+pub use docket_testkit::services::User;
+use docket_testkit::{
+    Backend,
+    services::{Auth, Tickets},
 };
-use docket_platform::{auth::Role, config::Source};
-use docket_testkit::{Backend, TestDb};
 use poem::{EndpointExt, Route, delete, handler, http::StatusCode, web::Path};
 use serde_json::{Value, json};
 
@@ -68,7 +67,6 @@ async fn spawn_attachments_stub() -> (String, AttachmentsStub) {
 
 pub struct TestApp {
     pub base: String,
-    pub auth_base: String,
     pub http: reqwest::Client,
     pub pool: sqlx::AnyPool,
     /// The service's database handle (shares its connections).
@@ -77,9 +75,8 @@ pub struct TestApp {
     pub db_url: String,
     pub auth_pool: sqlx::AnyPool,
     pub attachments: AttachmentsStub,
-    _db: TestDb,
-    _auth_db: TestDb,
-    _data: tempfile::TempDir,
+    auth: Auth,
+    _tickets: Tickets,
 }
 
 pub async fn spawn(backend: Backend) -> TestApp {
@@ -88,65 +85,26 @@ pub async fn spawn(backend: Backend) -> TestApp {
 
 /// `extra` settings override the tickets service's defaults (e.g. `ATTACHMENTS_URL`).
 pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
-    let auth_db = TestDb::new(backend).await;
-    let data = tempfile::tempdir().unwrap();
-    let private_pem = SigningKeys::generate_pem().unwrap();
-    let auth_settings = docket_auth::Settings::from_source(&Source::from_pairs([
-        ("DATABASE_URL", auth_db.url.as_str()),
-        ("PORT", "0"),
-        ("DATA_DIR", data.path().to_str().unwrap()),
-        ("JWT_PRIVATE_KEY", private_pem.as_str()),
-        ("JWT_LEEWAY_SECS", "0"),
-    ]))
-    .unwrap();
-    let auth = docket_auth::Application::build(auth_settings)
-        .await
-        .unwrap();
-    let auth_base = format!("http://127.0.0.1:{}", auth.port());
-    let auth_pool = auth.state().db.pool.clone();
-    tokio::spawn(auth.run_until(std::future::pending()));
-
+    let auth = Auth::spawn(backend).await;
     let (attachments_url, attachments) = spawn_attachments_stub().await;
-    let db = TestDb::new(backend).await;
-    let mut source = Source::from_pairs([
-        ("DATABASE_URL", db.url.as_str()),
-        ("PORT", "0"),
-        ("AUTH_URL", auth_base.as_str()),
+    let mut settings = vec![
         ("ATTACHMENTS_URL", attachments_url.as_str()),
-        ("JWT_LEEWAY_SECS", "0"),
         ("MAX_JSON_BYTES", "65536"),
         ("SERVICE_TIMEOUT_MS", "3000"),
-    ]);
-    for (k, v) in extra {
-        source.set(*k, *v);
-    }
-    let settings = docket_tickets::Settings::from_source(&source).unwrap();
-    let app = docket_tickets::Application::build(settings).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let service_db = app.state().db.clone();
-    let pool = service_db.pool.clone();
-    tokio::spawn(app.run_until(std::future::pending()));
+    ];
+    settings.extend_from_slice(extra);
+    let tickets = Tickets::spawn(backend, &auth.base, &settings).await;
     TestApp {
-        base,
-        auth_base,
+        base: tickets.base.clone(),
         http: docket_testkit::http(),
-        pool,
-        db: service_db,
-        db_url: db.url.clone(),
-        auth_pool,
+        pool: tickets.db.pool.clone(),
+        db: tickets.db.clone(),
+        db_url: tickets.db_url.clone(),
+        auth_pool: auth.pool.clone(),
         attachments,
-        _db: db,
-        _auth_db: auth_db,
-        _data: data,
+        auth,
+        _tickets: tickets,
     }
-}
-
-/// A signed-in user.
-#[derive(Debug, Clone)]
-pub struct User {
-    pub id: String,
-    pub token: String,
-    pub role: Role,
 }
 
 impl TestApp {
@@ -156,63 +114,12 @@ impl TestApp {
 
     /// Registers a fresh requester through the auth service.
     pub async fn requester(&self) -> User {
-        let email = format!("req-{}@example.com", uuid::Uuid::new_v4().simple());
-        let resp = self
-            .http
-            .post(format!("{}/api/auth/register", self.auth_base))
-            .json(&json!({"email": email, "password": "password123", "name": "Requester"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
-        let body: Value = resp.json().await.unwrap();
-        User {
-            id: body["user"]["id"].as_str().unwrap().to_owned(),
-            token: body["access_token"].as_str().unwrap().to_owned(),
-            role: Role::Requester,
-        }
+        self.auth.requester().await
     }
 
     /// Creates a user with `role` in the auth database and signs it in.
     pub async fn user_with_role(&self, role: Role) -> User {
-        if role == Role::Requester {
-            return self.requester().await;
-        }
-        let email = format!(
-            "{}-{}@example.com",
-            role.as_str(),
-            uuid::Uuid::new_v4().simple()
-        );
-        let hash = PasswordHasher::new(HashLimits::default())
-            .unwrap()
-            .hash(&Password::parse("password123").unwrap())
-            .await
-            .unwrap();
-        users::insert(
-            &self.auth_pool,
-            NewUser {
-                email: &email,
-                name: "Staff",
-                password_hash: &hash,
-                role,
-            },
-        )
-        .await
-        .unwrap();
-        let resp = self
-            .http
-            .post(format!("{}/api/auth/login", self.auth_base))
-            .json(&json!({"email": email, "password": "password123"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-        let body: Value = resp.json().await.unwrap();
-        User {
-            id: body["user"]["id"].as_str().unwrap().to_owned(),
-            token: body["access_token"].as_str().unwrap().to_owned(),
-            role,
-        }
+        self.auth.user_with_role(role).await
     }
 
     pub async fn get(&self, path: &str, user: &User) -> reqwest::Response {
