@@ -102,19 +102,20 @@ async fn visible(
     Ok((row, access))
 }
 
-async fn record(state: &AppState, user: &CurrentUser, row: &AttachmentRow, kind: &str) {
+async fn record(state: &AppState, user: &CurrentUser, rows: &[AttachmentRow], kind: &str) {
+    let Some(first) = rows.first() else { return };
+    let attachments: Vec<_> = rows
+        .iter()
+        .map(|row| (row.id.to_string(), row.filename.clone()))
+        .collect();
     if let Err(e) = state
         .tickets
-        .record_event(
-            &row.ticket_id,
-            &user.token,
-            kind,
-            &row.id.to_string(),
-            &row.filename,
-        )
+        .record_events(&first.ticket_id, &user.token, kind, &attachments)
         .await
     {
-        tracing::warn!(error = %e, attachment_id = %row.id, kind, "recording a ticket event failed");
+        // The files are stored and the answer says so; what is missing is their history.
+        tracing::error!(error = %e, ticket_id = %first.ticket_id, count = rows.len(), kind,
+            "recording attachment events failed after every attempt");
     }
 }
 
@@ -139,9 +140,8 @@ impl AttachmentsApi {
         let user = &auth.0;
         state.tickets.access(id.0, &user.token).await?;
         let rows = upload::upload(&state, user, id.0, body).await?;
-        for row in &rows {
-            record(&state, user, row, "attachment_added").await;
-        }
+        // The upload succeeded: its files go into the ticket's history in one call.
+        record(&state, user, &rows, "attachment_added").await;
         Ok(Uploaded::Created(Json(
             rows.into_iter().map(Into::into).collect(),
         )))
@@ -230,7 +230,13 @@ impl AttachmentsApi {
         let (row, permissions) = visible(&state, &auth.0, id.0).await?;
         check_delete(&auth.0, &permissions, &row)?;
         delete::one(&state, &row).await?;
-        record(&state, &auth.0, &row, "attachment_removed").await;
+        record(
+            &state,
+            &auth.0,
+            std::slice::from_ref(&row),
+            "attachment_removed",
+        )
+        .await;
         Ok(Deleted::NoContent)
     }
 }

@@ -26,6 +26,11 @@ pub struct TicketPermissions {
     pub can_manage: bool,
 }
 
+/// How many times an upload's or a delete's history events are sent before giving up.
+pub const RECORD_ATTEMPTS: u32 = 3;
+/// The wait before the second attempt; the third waits twice as long.
+const RECORD_BACKOFF: Duration = Duration::from_millis(200);
+
 #[derive(Debug, Clone)]
 pub struct TicketsClient {
     client: ServiceClient,
@@ -60,31 +65,51 @@ impl TicketsClient {
         }
     }
 
-    /// Records an attachment event in the ticket's history.
-    pub async fn record_event(
+    /// Records one attachment event per `(attachment id, filename)` in the ticket's history,
+    /// in one call (all or none), as the caller. A call that fails for a reason that may pass
+    /// (the tickets service unreachable, slow or answering 5xx) is tried again, up to
+    /// [`RECORD_ATTEMPTS`] times in all; a refusal (4xx) is not.
+    pub async fn record_events(
         &self,
         ticket_id: &str,
         token: &str,
         kind: &str,
-        attachment_id: &str,
-        filename: &str,
+        attachments: &[(String, String)],
     ) -> Result<(), ApiError> {
-        let rb = self
-            .client
-            .request(
-                HttpMethod::POST,
-                &format!("/internal/tickets/{ticket_id}/events"),
-                Some(token),
-            )
-            .json(&serde_json::json!({
-                "kind": kind,
-                "data": {"attachment_id": attachment_id, "filename": filename},
-            }));
-        let resp = self.client.send(rb).await?;
-        if resp.status().is_success() {
-            Ok(())
-        } else {
-            Err(self.client.status_error(resp.status()))
+        let events: Vec<_> = attachments
+            .iter()
+            .map(|(id, filename)| {
+                serde_json::json!({
+                    "kind": kind,
+                    "data": {"attachment_id": id, "filename": filename},
+                })
+            })
+            .collect();
+        let body = serde_json::json!({ "events": events });
+        let mut attempt = 1;
+        loop {
+            let rb = self
+                .client
+                .request(
+                    HttpMethod::POST,
+                    &format!("/internal/tickets/{ticket_id}/events"),
+                    Some(token),
+                )
+                .json(&body);
+            let error = match self.client.send(rb).await {
+                Ok(resp) if resp.status().is_success() => return Ok(()),
+                Ok(resp) if resp.status().is_client_error() => {
+                    return Err(self.client.status_error(resp.status()));
+                }
+                Ok(resp) => self.client.status_error(resp.status()),
+                Err(e) => e,
+            };
+            if attempt >= RECORD_ATTEMPTS {
+                return Err(error);
+            }
+            tracing::warn!(error = %error, attempt, "recording attachment events failed; trying again");
+            tokio::time::sleep(RECORD_BACKOFF * attempt).await;
+            attempt += 1;
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use docket_platform::{
     ApiError, ApiResult,
-    auth::{Role, TokenVerifier, check_service_token},
+    auth::{CurrentUser, Role, check_service_token},
     pagination::Cursor,
 };
 use poem::{
@@ -24,18 +24,11 @@ use crate::repo::users;
 /// `GET /internal/users/{id}`: a user's role and state, for assignee checks.
 #[handler]
 async fn user_by_id(
-    req: &Request,
     state: Data<&AppState>,
-    verifier: Data<&TokenVerifier>,
     Path(id): Path<String>,
+    // Any signed-in user may look another up (the forwarded token, verified).
+    _caller: CurrentUser,
 ) -> ApiResult<Json<User>> {
-    let token = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| ApiError::Unauthorized("A bearer token is required.".into()))?;
-    verifier.current_user(token).await?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("user"))?;
     let user = users::find_by_id(&state.db.pool, id)
         .await?
@@ -64,11 +57,16 @@ async fn lookup_users(
     let lookup: Lookup = serde_json::from_slice(&body)
         .map_err(|e| ApiError::Unprocessable(format!("The body is invalid: {e}")))?;
     if lookup.ids.len() + lookup.emails.len() > MAX_LOOKUP {
-        return Err(ApiError::field("ids", format!("at most {MAX_LOOKUP} in all")));
+        return Err(ApiError::field(
+            "ids",
+            format!("at most {MAX_LOOKUP} in all"),
+        ));
     }
     let mut found: Vec<User> = Vec::new();
     for id in &lookup.ids {
-        let Ok(id) = Uuid::parse_str(id) else { continue };
+        let Ok(id) = Uuid::parse_str(id) else {
+            continue;
+        };
         if let Some(u) = users::find_by_id(&state.db.pool, id).await? {
             found.push(u.into());
         }
@@ -108,7 +106,11 @@ async fn staff(req: &Request, state: Data<&AppState>) -> ApiResult<Json<serde_js
 }
 
 fn service_caller(req: &Request, state: &AppState) -> ApiResult<()> {
-    let expected = state.settings.service_token.as_ref().map(|t| t.expose().as_str());
+    let expected = state
+        .settings
+        .service_token
+        .as_ref()
+        .map(|t| t.expose().as_str());
     check_service_token(req, expected)
 }
 

@@ -5,8 +5,13 @@
 //! - `GET /internal/tickets/{id}/access` → 200 `{ticket_id, requester_id, can_read, can_manage}`
 //!   when the caller may read the ticket; 404 otherwise (unknown or invisible alike).
 //! - `POST /internal/tickets/{id}/events` with `{"kind": "attachment_added" |
-//!   "attachment_removed", "data": {...}}` → 201 the event, actor = the caller; 404 when the
-//!   caller cannot read the ticket; 422 for any other kind or a `data` that is not an object.
+//!   "attachment_removed", "data": {...}}` → 201 the event, actor = the caller; or with
+//!   `{"events": [...]}`, up to 100 such events (an upload's files), → 201 `{items}`, all
+//!   recorded in one transaction or none; 404 when the caller cannot read the ticket; 422 for
+//!   any other kind or a `data` that is not an object.
+//!
+//! The caller is the platform's [`CurrentUser`] extractor: the forwarded bearer token, its
+//! scheme matched whatever its case.
 //! - `GET /internal/events?after=<cursor>&limit=<1..=500>` → `{items, next_cursor}`: every
 //!   ticket's history, oldest first, for the notifications service. It answers for no user,
 //!   so it takes the shared `SERVICE_TOKEN` (`X-Service-Token`) instead of a bearer token.
@@ -18,16 +23,17 @@
 
 use docket_platform::{
     ApiError, ApiResult,
-    auth::{CurrentUser, TokenVerifier, check_service_token},
+    auth::{CurrentUser, check_service_token},
     db::now_ms,
     pagination::Cursor,
 };
 use poem::{
-    IntoResponse, Request, Route, get, handler,
+    IntoResponse, Request, Response, Route, get, handler,
     http::StatusCode,
     post,
     web::{Data, Json, Path, Query},
 };
+use poem_openapi::types::ToJSON;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -36,22 +42,6 @@ use crate::{
     domain::EventKind,
     repo::events::{self, NewEvent},
 };
-
-/// The forwarded caller, verified like any public request.
-async fn caller(req: &Request, verifier: &TokenVerifier) -> ApiResult<CurrentUser> {
-    let token = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::Unauthorized("A bearer token is required.".into()))?;
-    verifier.current_user(token).await
-}
 
 /// What the caller may do with a ticket.
 #[derive(Debug, Serialize, Deserialize)]
@@ -66,12 +56,10 @@ pub struct AccessAnswer {
 
 #[handler]
 async fn access(
-    req: &Request,
     state: Data<&AppState>,
-    verifier: Data<&TokenVerifier>,
     Path(id): Path<String>,
+    user: CurrentUser,
 ) -> ApiResult<Json<AccessAnswer>> {
-    let user = caller(req, &verifier).await?;
     let (ticket, access) = visible_ticket(&state, &user, &id).await?;
     Ok(Json(AccessAnswer {
         ticket_id: ticket.id,
@@ -87,40 +75,83 @@ struct ExternalEvent {
     data: serde_json::Value,
 }
 
-#[handler]
-async fn append_event(
-    req: &Request,
-    state: Data<&AppState>,
-    verifier: Data<&TokenVerifier>,
-    Path(id): Path<String>,
-    body: Vec<u8>,
-) -> ApiResult<impl IntoResponse> {
-    let user = caller(req, &verifier).await?;
-    let (ticket, _) = visible_ticket(&state, &user, &id).await?;
-    let event: ExternalEvent = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::Unprocessable(format!("The body is invalid: {e}")))?;
-    let kind = EventKind::parse_external(&event.kind).ok_or_else(|| {
-        ApiError::Unprocessable(
-            "kind must be \"attachment_added\" or \"attachment_removed\".".into(),
-        )
-    })?;
-    if !event.data.is_object() {
-        return Err(ApiError::Unprocessable("data must be an object.".into()));
-    }
-    let row = events::append(
-        &state.db,
-        NewEvent {
-            ticket_id: ticket.id,
-            actor_id: user.id,
+/// The body of `POST /internal/tickets/{id}/events`: one event, or several at once (an upload
+/// of several files records them in one call, all or none).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ExternalEvents {
+    Many { events: Vec<ExternalEvent> },
+    One(ExternalEvent),
+}
+
+/// At most this many events in one call (an upload takes at most five files).
+const MAX_EVENTS: usize = 100;
+
+impl ExternalEvent {
+    /// Checked into the event `actor` appends to `ticket_id`.
+    fn into_new(self, ticket_id: Uuid, actor: Uuid) -> ApiResult<NewEvent> {
+        let kind = EventKind::parse_external(&self.kind).ok_or_else(|| {
+            ApiError::Unprocessable(
+                "kind must be \"attachment_added\" or \"attachment_removed\".".into(),
+            )
+        })?;
+        if !self.data.is_object() {
+            return Err(ApiError::Unprocessable("data must be an object.".into()));
+        }
+        Ok(NewEvent {
+            ticket_id,
+            actor_id: actor,
             kind,
-            data: event.data,
+            data: self.data,
             internal: false,
             at: 0,
-        },
-    )
-    .await?;
-    tracing::info!(ticket_id = %ticket.id, kind = kind.as_str(), "event appended");
-    Ok(poem_openapi::payload::Json(Event::from(row)).with_status(StatusCode::CREATED))
+        })
+    }
+}
+
+#[handler]
+async fn append_event(
+    state: Data<&AppState>,
+    Path(id): Path<String>,
+    user: CurrentUser,
+    body: Vec<u8>,
+) -> ApiResult<Response> {
+    let (ticket, _) = visible_ticket(&state, &user, &id).await?;
+    let body: ExternalEvents = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::Unprocessable(format!("The body is invalid: {e}")))?;
+    match body {
+        ExternalEvents::One(event) => {
+            let new = event.into_new(ticket.id, user.id)?;
+            let kind = new.kind;
+            let row = events::append(&state.db, new).await?;
+            tracing::info!(ticket_id = %ticket.id, kind = kind.as_str(), "event appended");
+            Ok(poem_openapi::payload::Json(Event::from(row))
+                .with_status(StatusCode::CREATED)
+                .into_response())
+        }
+        ExternalEvents::Many { events: many } => {
+            if many.is_empty() || many.len() > MAX_EVENTS {
+                return Err(ApiError::field(
+                    "events",
+                    format!("between 1 and {MAX_EVENTS} events"),
+                ));
+            }
+            let new = many
+                .into_iter()
+                .map(|e| e.into_new(ticket.id, user.id))
+                .collect::<ApiResult<Vec<_>>>()?;
+            let rows = events::append_all(&state.db, new).await?;
+            tracing::info!(ticket_id = %ticket.id, count = rows.len(), "events appended");
+            let items: Vec<Event> = rows.into_iter().map(Event::from).collect();
+            Ok(
+                poem_openapi::payload::Json(
+                    serde_json::json!({ "items": ToJSON::to_json(&items) }),
+                )
+                .with_status(StatusCode::CREATED)
+                .into_response(),
+            )
+        }
+    }
 }
 
 /// How far behind the newest write the feed stays: longer than any write transaction takes.

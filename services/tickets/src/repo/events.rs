@@ -121,12 +121,24 @@ fn queue_insert(tx: &mut WriteTx, new: NewEvent, rows: &str) -> EventRow {
 
 /// Appends one event in its own transaction (events from other services).
 #[tracing::instrument(skip_all, fields(kind = new.kind.as_str()))]
-pub async fn append(db: &Db, mut new: NewEvent) -> Result<EventRow, sqlx::Error> {
-    new.at = now_ms();
+pub async fn append(db: &Db, new: NewEvent) -> Result<EventRow, sqlx::Error> {
+    let mut rows = append_all(db, vec![new]).await?;
+    rows.pop().ok_or(sqlx::Error::RowNotFound)
+}
+
+/// [`append`] for several events, in one transaction: all are recorded or none.
+pub async fn append_all(db: &Db, events: Vec<NewEvent>) -> Result<Vec<EventRow>, sqlx::Error> {
+    let at = now_ms();
     let mut tx = db.begin_write().await?;
-    let row = insert(&mut tx, new);
+    let rows = events
+        .into_iter()
+        .map(|mut new| {
+            new.at = at;
+            insert(&mut tx, new)
+        })
+        .collect();
     tx.commit().await?;
-    Ok(row)
+    Ok(rows)
 }
 
 /// Oldest first (the history reads top to bottom), keyset-paginated; `limit + 1` rows.

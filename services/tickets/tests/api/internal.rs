@@ -10,6 +10,8 @@ backend_tests!(
     access_answers_for_readers_and_is_404_for_everyone_else,
     attachment_events_are_appended_by_readers_only,
     internal_calls_need_a_valid_token,
+    an_uploads_events_are_appended_in_one_call_all_or_none,
+    the_bearer_scheme_of_a_forwarded_token_is_matched_whatever_its_case,
 );
 
 async fn access_answers_for_readers_and_is_404_for_everyone_else(backend: Backend) {
@@ -124,4 +126,63 @@ async fn internal_calls_need_a_valid_token(backend: Backend) {
         .await
         .unwrap();
     assert_problem(resp, 401).await;
+}
+
+async fn an_uploads_events_are_appended_in_one_call_all_or_none(backend: Backend) {
+    let app = spawn(backend).await;
+    let owner = app.requester().await;
+    let ticket = app.ticket(&owner, "Three scans").await;
+    let id = ticket["id"].as_str().unwrap();
+    let path = format!("/internal/tickets/{id}/events");
+    let event = |name: &str| {
+        json!({"kind": "attachment_added",
+            "data": {"attachment_id": uuid::Uuid::new_v4().to_string(), "filename": name}})
+    };
+    let resp = app
+        .post(
+            &path,
+            &owner,
+            &json!({"events": [event("a.pdf"), event("b.pdf"), event("c.pdf")]}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["items"].as_array().unwrap().len(), 3);
+
+    // One bad event refuses them all.
+    let bad = json!({"kind": "status_changed", "data": {}});
+    let resp = app
+        .post(&path, &owner, &json!({"events": [event("d.pdf"), bad]}))
+        .await;
+    assert_problem(resp, 422).await;
+
+    let history: Value = app.json(&format!("/api/tickets/{id}/events"), &owner).await;
+    let files: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "attachment_added")
+        .map(|e| e["data"]["filename"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["a.pdf", "b.pdf", "c.pdf"]);
+}
+
+async fn the_bearer_scheme_of_a_forwarded_token_is_matched_whatever_its_case(backend: Backend) {
+    let app = spawn(backend).await;
+    let owner = app.requester().await;
+    let ticket = app.ticket(&owner, "Case").await;
+    let path = format!(
+        "/internal/tickets/{}/access",
+        ticket["id"].as_str().unwrap()
+    );
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let resp = app
+            .http
+            .get(app.url(&path))
+            .header("authorization", format!("{scheme} {}", owner.token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{scheme}");
+    }
 }
