@@ -14,24 +14,13 @@
 use crate::{
     Settings,
     repo::{search, search_index},
-    startup::MIGRATIONS,
 };
-use docket_platform::db::Db;
 
 /// Rebuilds the search documents of the database in `settings`.
 pub async fn run(settings: &Settings) -> anyhow::Result<()> {
-    let url = settings.database_url.expose();
-    let files = url
-        .starts_with("sqlite:")
-        .then(|| search_index::Files::for_url(url))
-        .transpose()?;
-    let attach: Vec<_> = files
-        .iter()
-        .map(|files| (search_index::SCHEMA, files.index.as_str()))
-        .collect();
     // Opened as the service opens it: migrated first, or (`MIGRATE_ON_START=false`) refused
     // unless the schema is this build's.
-    let db = Db::open_attaching(url, MIGRATIONS, 1, &attach, settings.db.schema).await?;
+    let (db, files) = crate::startup::open_db(settings, 1).await?;
     match &files {
         Some(files) => search_index::rebuild_files(files).await?,
         None => search::rebuild_all(&db).await?,

@@ -48,10 +48,14 @@ impl server::Service for AppState {
     }
 }
 
-/// Everything the handlers need, from settings.
-pub async fn state(settings: Settings) -> anyhow::Result<AppState> {
+/// Opens the database of `settings` with at most `max_connections`, the schema applied or
+/// checked as `MIGRATE_ON_START` says; on SQLite with the search index's file attached (see
+/// `repo::search_index`), whose files come back too.
+pub async fn open_db(
+    settings: &Settings,
+    max_connections: u32,
+) -> anyhow::Result<(Db, Option<search_index::Files>)> {
     let url = settings.database_url.expose();
-    // SQLite: the search index lives in a file of its own (see `repo::search_index`).
     let files = url
         .starts_with("sqlite:")
         .then(|| search_index::Files::for_url(url))
@@ -60,15 +64,20 @@ pub async fn state(settings: Settings) -> anyhow::Result<AppState> {
         .iter()
         .map(|files| (search_index::SCHEMA, files.index.as_str()))
         .collect();
-    let options = settings.db;
     let db = Db::open_attaching(
         url,
         MIGRATIONS,
-        options.max_connections,
+        max_connections,
         &attach,
-        options.schema,
+        settings.db.schema,
     )
     .await?;
+    Ok((db, files))
+}
+
+/// Everything the handlers need, from settings.
+pub async fn state(settings: Settings) -> anyhow::Result<AppState> {
+    let (db, files) = open_db(&settings, settings.db.max_connections).await?;
     let search = match &files {
         Some(files) => Some(search_index::start(&db, files).await?),
         None => None,
