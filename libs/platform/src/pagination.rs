@@ -46,6 +46,25 @@ macro_rules! parameter_type {
     };
 }
 
+/// Declares a list answer `{items, next_cursor}` of `$item`, the one shape every list of
+/// every service answers with (ARCHITECTURE.md, "Lists"), documented under the name `$name`:
+/// `page_type!(TicketPage, Ticket, ::serde::Serialize)`. One definition, and each document
+/// keeps the schema name it always had (poem-openapi names a generic object after its
+/// parameters, `Page_Ticket`, which would change every document and the web client). Extra
+/// derives follow the item type.
+#[macro_export]
+macro_rules! page_type {
+    ($name:ident, $item:ty $(, $derive:path)* $(,)?) => {
+        #[derive(::poem_openapi::Object $(, $derive)*)]
+        pub struct $name {
+            pub items: ::std::vec::Vec<$item>,
+            /// Pass as `cursor` for the next page; null on the last page.
+            #[oai(nullable)]
+            pub next_cursor: ::std::option::Option<::std::string::String>,
+        }
+    };
+}
+
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
 /// Every cursor, and nothing else.

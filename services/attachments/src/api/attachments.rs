@@ -18,7 +18,7 @@ use docket_platform::{
 };
 use poem::web::Data;
 use poem_openapi::{
-    ApiResponse, Object, OpenApi, Tags,
+    ApiResponse, OpenApi, Tags,
     param::{Path, Query},
     payload::Json,
 };
@@ -42,13 +42,7 @@ enum Tag {
     Attachments,
 }
 
-#[derive(Object)]
-pub struct AttachmentPage {
-    pub items: Vec<Attachment>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
+docket_platform::page_type!(AttachmentPage, Attachment);
 
 #[derive(ApiResponse)]
 pub enum Uploaded {

@@ -25,13 +25,7 @@ enum Tag {
     Users,
 }
 
-#[derive(Object)]
-pub struct UserPage {
-    pub items: Vec<User>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
+docket_platform::page_type!(UserPage, User);
 
 /// What an admin may change about a user.
 #[derive(Object)]

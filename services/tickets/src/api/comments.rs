@@ -43,13 +43,7 @@ impl Example for NewComment {
     }
 }
 
-#[derive(Object, Serialize)]
-pub struct CommentPage {
-    pub items: Vec<Comment>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
+docket_platform::page_type!(CommentPage, Comment, Serialize);
 
 #[derive(ApiResponse)]
 pub enum CreatedComment {

@@ -7,7 +7,7 @@ use docket_platform::{
 };
 use poem::web::Data;
 use poem_openapi::{
-    Object, OpenApi, Tags,
+    OpenApi, Tags,
     param::{Path, Query},
     payload::Json,
 };
@@ -22,13 +22,7 @@ enum Tag {
     Events,
 }
 
-#[derive(Object)]
-pub struct EventPage {
-    pub items: Vec<Event>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
+docket_platform::page_type!(EventPage, Event);
 
 pub struct EventsApi;
 

@@ -89,13 +89,7 @@ impl Example for TicketPatch {
     }
 }
 
-#[derive(Object, Serialize)]
-pub struct TicketPage {
-    pub items: Vec<Ticket>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
+docket_platform::page_type!(TicketPage, Ticket, Serialize);
 
 #[derive(ApiResponse)]
 pub enum CreatedTicket {
