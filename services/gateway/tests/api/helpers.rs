@@ -217,6 +217,10 @@ async fn spawn_gateway_on(
         ("TICKETS_URL", tickets.as_str()),
         ("ATTACHMENTS_URL", closed.as_str()),
         ("WEB_DIR", "/nonexistent"),
+        // A test that means Redis to answer must not see it "time out" on a loaded machine and
+        // fall back to per-process limits (the default, 100 ms, is for production); tests of
+        // the timeout set their own.
+        ("RATE_LIMIT_REDIS_TIMEOUT_MS", "2000"),
     ]);
     for (k, v) in pairs {
         source.set(*k, *v);

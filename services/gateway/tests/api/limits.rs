@@ -281,7 +281,7 @@ async fn redis_going_away_falls_back_and_sharing_resumes_when_it_returns() {
         ("REDIS_URL", url.as_str()),
         ("RATE_LIMIT_PREFIX", prefix.as_str()),
         ("RATE_LIMIT_API", "1000/60"),
-        ("RATE_LIMIT_REDIS_TIMEOUT_MS", "100"),
+        ("RATE_LIMIT_REDIS_TIMEOUT_MS", "1000"),
     ])
     .await;
     assert_eq!(get(&gw, None).await.status(), 200);
