@@ -193,6 +193,7 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
             status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
         );
+        let routine = is_routine(req.uri().path());
         let started = Instant::now();
         let mut resp = REQUEST_ID
             .scope(request_id.clone(), async move {
@@ -209,6 +210,8 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
         span.in_scope(|| {
             if status.is_server_error() {
                 tracing::warn!("request failed");
+            } else if routine {
+                tracing::debug!("request finished");
             } else {
                 tracing::info!("request finished");
             }
@@ -218,6 +221,14 @@ impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {
         }
         Ok(resp)
     }
+}
+
+/// Requests that machines make on a timer: service-to-service calls (`/internal/…`, such as the
+/// notifications service polling the tickets feed every second) and the load balancer's probes.
+/// Their successes are logged at debug, so they do not bury the requests people make; their
+/// failures are logged like any other.
+fn is_routine(path: &str) -> bool {
+    path.starts_with("/internal/") || matches!(path, "/health/live" | "/health/ready")
 }
 
 /// Caps request bodies at `max` bytes (413 beyond). See the module doc.
@@ -491,7 +502,64 @@ impl<E> AllowMethodsEndpoint<E> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
+    use poem::{EndpointExt as _, endpoint::make_sync, http::StatusCode};
+    use tracing::instrument::WithSubscriber as _;
+
     use super::*;
+
+    #[tokio::test]
+    async fn routine_successes_are_logged_at_debug_and_everything_else_at_info() {
+        let lines = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let sink = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || SharedWriter(sink.clone()))
+            .finish();
+        let dispatch = tracing::Dispatch::new(subscriber);
+        let ep = make_sync(|req: Request| {
+            if req.uri().path().ends_with("/broken") {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::OK
+            }
+        })
+        .with(RequestContext);
+        for path in [
+            "/internal/events",
+            "/health/live",
+            "/api/tickets",
+            "/internal/broken",
+        ] {
+            let req = Request::builder().uri_str(path).finish();
+            let resp = ep
+                .call(req)
+                .with_subscriber(dispatch.clone())
+                .await
+                .unwrap();
+            assert!(resp.headers().contains_key(REQUEST_ID_HEADER), "{path}");
+        }
+        let text = String::from_utf8(lines.lock().unwrap().clone()).unwrap();
+        let logged: Vec<&str> = text.lines().collect();
+        assert_eq!(logged.len(), 2, "{text}");
+        assert!(logged[0].contains("/api/tickets") && logged[0].contains("request finished"));
+        assert!(logged[1].contains("/internal/broken") && logged[1].contains("request failed"));
+    }
+
+    struct SharedWriter(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for SharedWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
 
     #[test]
     fn allow_lists_the_methods_of_the_route_a_path_matches() {
